@@ -1,0 +1,129 @@
+"""The run configuration: every setting of a run, documented once; the CLI is generated from it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+
+from .errors import GenrmError
+from .training import TrainConfig
+
+METHODS = ("orm", "genrm", "genrm_cot", "judge")
+
+
+def parse_counts(spec: str) -> list[int]:
+    """'2-4' -> [2, 3, 4]; '5,6' -> [5, 6]."""
+    out: list[int] = []
+    try:
+        for part in str(spec).split(","):
+            if "-" in part:
+                a, b = part.split("-")
+                out.extend(range(int(a), int(b) + 1))
+            elif part.strip():
+                out.append(int(part))
+    except ValueError:
+        raise GenrmError(f"word counts '{spec}' are not valid: write a range like 2-4 or a list like 5,6") from None
+    if not out or min(out) < 1:
+        raise GenrmError(f"word counts '{spec}' are not valid: give counts >= 1, like 2-4")
+    return sorted(set(out))
+
+
+@dataclass
+class RunConfig:
+    """Everything a run needs; saved as the header of run.json in the run folder."""
+
+    # task and data
+    task: str = field(default="last_letter", metadata={"help": "task name (genrm tasks lists them)"})
+    train_words: str = field(default="2-4", metadata={"help": "word counts of training problems, e.g. 2-4"})
+    test_words: str = field(
+        default="2-4", metadata={"help": "word counts of test problems; 5-6 gives the paper's length generalisation split"}
+    )
+    n_gen_train: int = field(default=20000, metadata={"help": "problems for generator SFT"})
+    n_verifier_train: int = field(default=1500, metadata={"help": "problems whose sampled candidates train the verifiers"})
+    n_test: int = field(default=200, metadata={"help": "test problems"})
+    # generator
+    model_size: str = field(default="tiny", metadata={"help": "built-in model size: nano, tiny, small, base"})
+    gen_steps: int = field(default=700, metadata={"help": "generator SFT steps"})
+    gen_batch_size: int = field(default=64, metadata={"help": "generator SFT batch size"})
+    gen_lr: float = field(default=3e-3, metadata={"help": "generator SFT learning rate"})
+    gen_max_seconds: float = field(default=0, metadata={"help": "cap on generator SFT seconds (0: none)"})
+    # sampling
+    n_candidates: int = field(default=16, metadata={"help": "N: candidates sampled per problem"})
+    temperature: float = field(default=1.0, metadata={"help": "sampling temperature of candidates"})
+    max_new_tokens: int = field(default=64, metadata={"help": "token cap of a sampled solution"})
+    # verifiers
+    methods: str = field(default=",".join(METHODS), metadata={"help": "verifiers to train and score, comma-separated"})
+    verifier_init: str = field(default="generator", metadata={"help": "start verifiers from 'generator' or 'scratch'"})
+    unified_lambda: float = field(
+        default=1 / 3, metadata={"help": "unified training: solution rows per verification row (0 disables)"}
+    )
+    ver_steps: int = field(default=500, metadata={"help": "training steps per verifier"})
+    ver_batch_size: int = field(default=64, metadata={"help": "verifier training batch size"})
+    ver_lr: float = field(default=1e-3, metadata={"help": "verifier learning rate"})
+    ver_max_seconds: float = field(default=0, metadata={"help": "cap on each verifier's training seconds (0: none)"})
+    k_votes: int = field(default=4, metadata={"help": "K: rationales sampled per candidate by GenRM-CoT and the judge"})
+    cot_temperature: float = field(default=1.0, metadata={"help": "temperature of sampled rationales"})
+    cot_max_new_tokens: int = field(default=128, metadata={"help": "token cap of a sampled rationale"})
+    # runtime
+    seed: int = field(default=0, metadata={"help": "random seed of every stage"})
+    threads: int = field(default=0, metadata={"help": "torch CPU threads (0: all cores)"})
+    batch_size: int = field(default=256, metadata={"help": "sequences per batch when sampling and scoring"})
+
+    def __post_init__(self):
+        parse_counts(self.train_words)
+        parse_counts(self.test_words)
+        unknown = [m for m in self.method_list if m not in METHODS]
+        if unknown:
+            raise GenrmError(f"unknown method(s) {', '.join(unknown)}: choose from {', '.join(METHODS)}")
+        if self.verifier_init not in ("generator", "scratch"):
+            raise GenrmError(f"verifier_init '{self.verifier_init}': use 'generator' or 'scratch'")
+        for name in ("n_gen_train", "n_verifier_train", "n_test", "n_candidates", "k_votes"):
+            if getattr(self, name) < 1:
+                raise GenrmError(f"{name}={getattr(self, name)}: must be >= 1")
+
+    @property
+    def method_list(self) -> list[str]:
+        return [m.strip() for m in self.methods.split(",") if m.strip()]
+
+    def gen_train_config(self) -> TrainConfig:
+        return TrainConfig(
+            max_steps=self.gen_steps, batch_size=self.gen_batch_size, lr=self.gen_lr,
+            max_seconds=self.gen_max_seconds, seed=self.seed,
+        )
+
+    def ver_train_config(self) -> TrainConfig:
+        return TrainConfig(
+            max_steps=self.ver_steps, batch_size=self.ver_batch_size, lr=self.ver_lr,
+            max_seconds=self.ver_max_seconds, seed=self.seed,
+        )
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RunConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise GenrmError(f"run config has unknown field(s) {', '.join(sorted(unknown))}; remove them")
+        return cls(**d)
+
+
+# Presets: named overrides of the defaults (the CPU quickstart is the default itself).
+PRESETS: dict[str, dict] = {
+    "cpu": {},
+    "micro": dict(  # seconds: the test suite's end-to-end run
+        model_size="nano", n_gen_train=200, n_verifier_train=12, n_test=6, gen_steps=6, ver_steps=4,
+        n_candidates=4, k_votes=2, gen_batch_size=16, ver_batch_size=16, max_new_tokens=40, cot_max_new_tokens=60,
+    ),
+    "gpu": dict(  # one H100/H200: a bigger model, more data, more steps
+        model_size="base", n_gen_train=100000, n_verifier_train=4000, n_test=500, gen_steps=3000,
+        gen_batch_size=256, gen_lr=1e-3, ver_steps=2000, ver_batch_size=256, ver_lr=5e-4,
+        n_candidates=32, k_votes=8, batch_size=1024,
+    ),
+}
+
+
+def preset_config(preset: str = "cpu", **overrides) -> RunConfig:
+    if preset not in PRESETS:
+        raise GenrmError(f"unknown preset '{preset}': choose one of {', '.join(PRESETS)}")
+    return replace(RunConfig(), **{**PRESETS[preset], **overrides})

@@ -1,0 +1,149 @@
+"""Engines: interchangeable text backends (sample continuations; next-token probabilities).
+
+`TransformersEngine` runs any Hugging Face causal LM on CPU or GPU. Batches are sorted by
+length so that padding stays small; generation uses the KV cache of `model.generate`.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+
+from .progress import progress_bar
+
+
+def autocast(device: str):
+    """bf16 autocast on CPUs that have bf16 matrix units and on CUDA; a no-op elsewhere."""
+    if device.startswith("cuda"):
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=cpu_has_bf16())
+
+
+def cpu_has_bf16() -> bool:
+    try:
+        flags = open("/proc/cpuinfo").read()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+class TransformersEngine:
+    """Any `transformers` causal LM and tokenizer as a genrm engine."""
+
+    def __init__(self, model, tokenizer, batch_size: int = 256, max_batch_tokens: int = 65536):
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.batch_size = batch_size
+        self.max_batch_tokens = max_batch_tokens
+        self.device = str(next(model.parameters()).device)
+        nl = tokenizer("\n", add_special_tokens=False).input_ids
+        self.newline_id = nl[0] if len(nl) == 1 else None
+
+    @classmethod
+    def from_pretrained(cls, path, **kwargs) -> "TransformersEngine":
+        from .model import load_model
+
+        model, tokenizer = load_model(path)
+        return cls(model, tokenizer, **kwargs)
+
+    def encode(self, texts: Sequence[str]) -> list[list[int]]:
+        return self.tokenizer(list(texts), add_special_tokens=True).input_ids
+
+    def _batches(self, lengths: list[int], extra: int = 0):
+        """Index batches in length order, capped by items and by padded tokens."""
+        order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+        batch: list[int] = []
+        for i in order:
+            longest = max(lengths[i], max((lengths[j] for j in batch), default=0)) + extra
+            if batch and (len(batch) >= self.batch_size or longest * (len(batch) + 1) > self.max_batch_tokens):
+                yield batch
+                batch = []
+            batch.append(i)
+        if batch:
+            yield batch
+
+    def _pad(self, seqs: list[list[int]], left: bool):
+        width = max(len(s) for s in seqs)
+        pad = self.tokenizer.pad_token_id
+        ids = torch.full((len(seqs), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(seqs), width), dtype=torch.long)
+        for r, s in enumerate(seqs):
+            sl = slice(width - len(s), width) if left else slice(0, len(s))
+            ids[r, sl] = torch.tensor(s)
+            mask[r, sl] = 1
+        return ids.to(self.device), mask.to(self.device)
+
+    @torch.inference_mode()
+    def generate(
+        self,
+        prompts: Sequence[str],
+        n: int = 1,
+        max_new_tokens: int = 64,
+        temperature: float = 1.0,
+        seed: int = 0,
+        stop_at_newline: bool = False,
+        description: str | None = None,
+    ) -> list[list[str]]:
+        """`n` sampled continuations per prompt (greedy when temperature == 0)."""
+        ids = self.encode(prompts)
+        flat = [(p, ids[p]) for p in range(len(prompts)) for _ in range(n)]
+        out: list[list[str]] = [[] for _ in prompts]
+        texts: dict[int, str] = {}
+        eos = [self.tokenizer.eos_token_id]
+        if stop_at_newline and self.newline_id is not None:
+            eos.append(self.newline_id)
+        torch.manual_seed(seed)
+        with progress_bar(description, len(flat)) as (bar, tid):
+            for batch in self._batches([len(s) for _, s in flat], extra=max_new_tokens):
+                input_ids, mask = self._pad([flat[i][1] for i in batch], left=True)
+                with autocast(self.device):
+                    gen = self.model.generate(
+                        input_ids=input_ids,
+                        attention_mask=mask,
+                        do_sample=temperature > 0,
+                        temperature=temperature if temperature > 0 else None,
+                        top_k=None,
+                        top_p=None,
+                        max_new_tokens=max_new_tokens,
+                        eos_token_id=eos,
+                        pad_token_id=self.tokenizer.pad_token_id,
+                    )
+                new = gen[:, input_ids.shape[1] :].tolist()
+                for i, toks in zip(batch, new):
+                    text = self.tokenizer.decode(toks, skip_special_tokens=True)
+                    texts[i] = text.split("\n")[0] if stop_at_newline else text
+                bar.advance(tid, len(batch))
+        for i, (p, _) in enumerate(flat):
+            out[p].append(texts[i])
+        return out
+
+    def decision_ids(self, choices: Sequence[str]) -> tuple[list[int], list[int]]:
+        """Shared token prefix of the choices and the first token where they differ."""
+        toks = [self.tokenizer(c, add_special_tokens=False).input_ids for c in choices]
+        k = 0
+        while all(len(t) > k for t in toks) and len({t[k] for t in toks}) == 1:
+            k += 1
+        if any(len(t) <= k for t in toks):
+            raise ValueError(f"choices {list(choices)} share all tokens; the tokenizer cannot tell them apart")
+        return toks[0][:k], [t[k] for t in toks]
+
+    @torch.inference_mode()
+    def choice_probs(self, prompts: Sequence[str], choices: Sequence[str] = (" Yes", " No"), description=None):
+        """p(choice) at the decision token after each prompt: one forward pass per batch."""
+        prefix, targets = self.decision_ids(choices)
+        seqs = [s + prefix for s in self.encode(prompts)]
+        out: list[list[float]] = [[] for _ in prompts]
+        with progress_bar(description, len(seqs)) as (bar, tid):
+            for batch in self._batches([len(s) for s in seqs]):
+                input_ids, mask = self._pad([seqs[i] for i in batch], left=False)
+                last = mask.sum(1) - 1  # (B,) index of each row's last real token
+                with autocast(self.device):
+                    hidden = self.model.get_decoder()(input_ids=input_ids, attention_mask=mask).last_hidden_state
+                h = hidden[torch.arange(len(batch), device=hidden.device), last]  # (B, C)
+                logits = self.model.get_output_embeddings()(h).float()  # (B, V): only the decision rows
+                probs = logits.softmax(-1)[:, targets]  # (B, len(choices))
+                for i, row in zip(batch, probs.tolist()):
+                    out[i] = row
+                bar.advance(tid, len(batch))
+        return out

@@ -1,0 +1,66 @@
+"""Evaluation of a run: Best-of-N vs N for every method, Best-of-N vs K for GenRM-CoT,
+verifier accuracy and AUROC, bootstrap CIs. Writes results.json (machine-readable)."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from .metrics import auroc, best_of_n, bootstrap_ci, n_grid, pass_at_n, vote_at_n
+from .types import Candidate, Problem
+
+VERIFIER_NAMES = {"orm": "ORM", "genrm": "GenRM", "genrm_cot": "GenRM-CoT", "judge": "LLM-as-a-Judge"}
+
+
+def _per_problem(fn, problems, n) -> list[float]:
+    return [fn(p, n) for p in problems]
+
+
+def evaluate(
+    problems: Sequence[Problem],
+    candidates: dict[str, list[Candidate]],
+    scores: dict[str, dict[str, list[dict]]],
+    seed: int = 0,
+) -> dict:
+    """`scores[method][problem_id]` is a list of `{"score", "votes"}` aligned with the candidates."""
+    N = min(len(candidates[p.id]) for p in problems)
+    grid = n_grid(N)
+    corr = {p.id: [bool(c.correct) for c in candidates[p.id][:N]] for p in problems}
+    ans = {p.id: [c.answer for c in candidates[p.id][:N]] for p in problems}
+    methods: dict[str, dict] = {}
+
+    def add(name, per_n, extra=None):
+        per_problem_at_N = per_n(N)
+        lo, hi = bootstrap_ci(per_problem_at_N, seed=seed)
+        methods[name] = {
+            "best_of_n": {str(n): _mean(per_n(n)) for n in grid},
+            "ci95_at_N": [lo, hi],
+            **(extra or {}),
+        }
+
+    add("pass@1", lambda n: [sum(corr[p.id]) / N for p in problems])
+    add("self-consistency", lambda n: [vote_at_n(ans[p.id], corr[p.id], n, seed=seed) for p in problems])
+    for m, sc in scores.items():
+        s = {p.id: [r["score"] for r in sc[p.id][:N]] for p in problems}
+        flat_s = [x for p in problems for x in s[p.id]]
+        flat_y = [y for p in problems for y in corr[p.id]]
+        extra = {
+            "verifier_accuracy": _mean([(x >= 0.5) == y for x, y in zip(flat_s, flat_y)]),
+            "auroc": auroc(flat_s, flat_y),
+        }
+        votes = {p.id: [r.get("votes") or [] for r in sc[p.id][:N]] for p in problems}
+        K = min((len(v) for p in problems for v in votes[p.id]), default=0)
+        if K > 1:  # Best-of-N at N as more rationales are averaged
+            extra["best_of_N_vs_k"] = {
+                str(k): _mean([best_of_n([sum(v[:k]) / k for v in votes[p.id]], corr[p.id], N) for p in problems])
+                for k in n_grid(K)
+            }
+        name = VERIFIER_NAMES.get(m, m)
+        add(name, lambda n, s=s: [best_of_n(s[p.id], corr[p.id], n) for p in problems], extra)
+        add(f"weighted SC ({name})", lambda n, s=s: [vote_at_n(ans[p.id], corr[p.id], n, s[p.id], seed=seed) for p in problems])
+    add(f"pass@N (oracle)", lambda n: [pass_at_n(corr[p.id], n) for p in problems])
+    return {"N": N, "n_grid": grid, "problems": len(problems), "methods": methods}
+
+
+def _mean(xs) -> float:
+    xs = list(xs)
+    return sum(xs) / len(xs) if xs else float("nan")

@@ -1,0 +1,131 @@
+"""Plain artefacts: JSONL files, JSON headers with config, seed, versions and git revision."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import time
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from .errors import GenrmError
+
+
+def read_jsonl(path: str | Path, required: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """All rows of a JSONL file; a malformed row or missing field names the line and the fix."""
+    return list(iter_jsonl(path, required))
+
+
+def iter_jsonl(path: str | Path, required: Iterable[str] = (), tolerate_torn_tail: bool = False) -> Iterator[dict]:
+    p = Path(path)
+    if not p.exists():
+        raise GenrmError(f"missing file {p}: run the stage that writes it first (see `genrm --help`)")
+    required = tuple(required)
+    lines = p.read_text(encoding="utf-8").split("\n")
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            if tolerate_torn_tail and n >= len(lines) - 1:
+                return  # an interrupted writer left half a line at the end: ignore it
+            raise GenrmError(f"{p}:{n}: malformed JSON ({e.msg}); fix or delete that line") from None
+        if not isinstance(row, dict):
+            raise GenrmError(f"{p}:{n}: expected a JSON object per line, got {type(row).__name__}")
+        missing = [k for k in required if k not in row]
+        if missing:
+            raise GenrmError(f"{p}:{n}: missing field(s) {', '.join(missing)}; each row needs {', '.join(required)}")
+        yield row
+
+
+def write_jsonl(path: str | Path, rows: Iterable[dict[str, Any]]) -> int:
+    """Write rows atomically (temp file + rename) so a crash never leaves a half file."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_suffix(p.suffix + ".tmp")
+    n = 0
+    with tmp.open("w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+            n += 1
+    os.replace(tmp, p)
+    return n
+
+
+class JsonlAppender:
+    """Append rows one at a time, flushed, for stages that resume after an interruption."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._truncate_torn_tail()
+        self.f = self.path.open("a", encoding="utf-8")
+
+    def _truncate_torn_tail(self) -> None:
+        if not self.path.exists():
+            return
+        data = self.path.read_bytes()
+        if data and not data.endswith(b"\n"):
+            self.path.write_bytes(data[: data.rfind(b"\n") + 1])
+
+    def write(self, row: dict[str, Any]) -> None:
+        self.f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        self.f.flush()
+
+    def close(self) -> None:
+        self.f.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def write_json(path: str | Path, obj: Any) -> None:
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_suffix(p.suffix + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, p)
+
+
+def read_json(path: str | Path) -> Any:
+    p = Path(path)
+    if not p.exists():
+        raise GenrmError(f"missing file {p}: run the stage that writes it first")
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise GenrmError(f"{p}: malformed JSON ({e.msg} at line {e.lineno}); fix or delete the file") from None
+
+
+def git_revision() -> str | None:
+    try:
+        here = Path(__file__).resolve().parent
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def environment() -> dict[str, Any]:
+    """Versions and machine facts recorded in every artefact header."""
+    import torch
+    import transformers
+
+    from . import __version__
+
+    return {
+        "genrm": __version__,
+        "git": git_revision(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "device": "cuda:" + torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
+        "threads": torch.get_num_threads(),
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }

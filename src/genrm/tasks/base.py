@@ -1,0 +1,123 @@
+"""Shared machinery for step-by-step word tasks (last-letter concatenation, word sorting).
+
+A solution is a list of steps followed by the final answer, in a compact format:
+
+    " tag -> g, boj -> j. Answer: gj"
+
+The oracle verification rationale re-derives every step of a *given* candidate and
+states the true result next to the candidate's, then compares the final answers and
+ends in the paper's Yes/No line, whose verdict is the label by construction:
+
+    "tag -> g ok, boj -> x wrong (j). Expected gj, got gx.
+    Verification: Is the answer correct (Yes/No)? No"
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+from functools import lru_cache
+from importlib import resources
+from typing import Sequence
+
+from ..errors import GenrmError
+from ..types import Problem
+
+DECISION = "Verification: Is the answer correct (Yes/No)?"
+_ANSWER = re.compile(r"Answer:[ \t]*([^\n]*)")
+
+
+@lru_cache(maxsize=1)
+def word_list() -> tuple[str, ...]:
+    """The seeded word list shipped in the package (common short English words)."""
+    text = resources.files("genrm.tasks").joinpath("words.txt").read_text()
+    return tuple(w for w in text.split() if w)
+
+
+class StepTask:
+    """Base class: subclasses define `prompt_template`, `steps` and `answer_for`."""
+
+    name = "step_task"
+    prompt_template = "Q: {question}\nA:"
+    max_extra_steps = 2  # steps beyond the true count the rationale still inspects
+
+    def __init__(self, prompt_template: str | None = None, words: Sequence[str] | None = None):
+        if prompt_template is not None:
+            if "{question}" not in prompt_template:
+                raise GenrmError(
+                    f"prompt_template {prompt_template!r} lacks '{{question}}'; add it where the words go"
+                )
+            self.prompt_template = prompt_template
+        self.words = tuple(words) if words is not None else word_list()
+
+    # -- to be defined by each task -------------------------------------------------
+    def steps(self, words: list[str]) -> list[str]:
+        raise NotImplementedError
+
+    def answer_for(self, words: list[str]) -> str:
+        raise NotImplementedError
+
+    def step_result(self, step: str) -> str:
+        """The part of a step a wrong candidate is corrected with (default: the whole step)."""
+        return step
+
+    # -- problems -------------------------------------------------------------------
+    def make_problems(self, n: int, n_words: Sequence[int], seed: int) -> list[Problem]:
+        """`n` problems with a word count drawn uniformly from `n_words`, seeded."""
+        if n < 0:
+            raise GenrmError(f"n={n}: the number of problems must be >= 0")
+        if not n_words or min(n_words) < 1:
+            raise GenrmError(f"n_words={list(n_words)}: give word counts >= 1, e.g. 2,3,4")
+        if max(n_words) > len(self.words):
+            raise GenrmError(f"n_words={list(n_words)}: at most {len(self.words)} words are available")
+        rng = random.Random(f"{self.name}:{seed}")
+        problems = []
+        for _ in range(n):
+            words = rng.sample(self.words, rng.choice(list(n_words)))
+            question = " ".join(words)
+            pid = hashlib.sha1(f"{self.name}:{question}".encode()).hexdigest()[:12]
+            problems.append(Problem(pid, question, self.answer_for(words), {"n_words": len(words)}))
+        return problems
+
+    def prompt(self, problem: Problem) -> str:
+        return self.prompt_template.format(question=problem.question)
+
+    def reference_solution(self, problem: Problem) -> str:
+        words = problem.question.split()
+        return " " + ", ".join(self.steps(words)) + ". Answer: " + self.answer_for(words)
+
+    # -- answers ----------------------------------------------------------------------
+    def extract_answer(self, solution: str) -> str | None:
+        found = _ANSWER.findall(solution)
+        return found[-1].strip() if found else None
+
+    def is_correct(self, problem: Problem, solution: str) -> bool:
+        answer = self.extract_answer(solution)
+        return answer is not None and answer == problem.answer.strip()
+
+    def candidate_steps(self, solution: str) -> list[str]:
+        body = solution.split("Answer:")[0].strip().rstrip(".").strip()
+        return [s.strip() for s in body.split(",") if s.strip()] if body else []
+
+    # -- oracle verification -------------------------------------------------------------
+    def rationale_body(self, problem: Problem, solution: str) -> str:
+        """Check every step of `solution` against the true steps; compare the answers."""
+        truth = self.steps(problem.question.split())
+        cand = self.candidate_steps(solution)[: len(truth) + self.max_extra_steps]
+        parts = []
+        for i in range(max(len(truth), len(cand))):
+            if i >= len(cand):
+                parts.append(f"missing {truth[i]}")
+            elif i >= len(truth):
+                parts.append(f"{cand[i]} extra")
+            elif cand[i] == truth[i]:
+                parts.append(f"{cand[i]} ok")
+            else:
+                parts.append(f"{cand[i]} wrong ({self.step_result(truth[i])})")
+        got = self.extract_answer(solution)
+        return ", ".join(parts) + f". Expected {problem.answer}, got {got if got else 'none'}."
+
+    def oracle_rationale(self, problem: Problem, solution: str, decision: str = DECISION) -> str:
+        verdict = " Yes" if self.is_correct(problem, solution) else " No"
+        return self.rationale_body(problem, solution) + "\n" + decision + verdict

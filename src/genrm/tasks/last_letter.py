@@ -1,0 +1,23 @@
+"""Last-letter concatenation (Wei et al., 2022), the GenRM paper's length-generalisation task.
+
+Q: last letters of tag boj lob
+A: tag -> g, boj -> j, lob -> b. Answer: gjb
+"""
+
+from __future__ import annotations
+
+from .base import StepTask
+
+
+class LastLetter(StepTask):
+    name = "last_letter"
+    prompt_template = "Q: last letters of {question}\nA:"
+
+    def steps(self, words: list[str]) -> list[str]:
+        return [f"{w} -> {w[-1]}" for w in words]
+
+    def answer_for(self, words: list[str]) -> str:
+        return "".join(w[-1] for w in words)
+
+    def step_result(self, step: str) -> str:
+        return step.split(" -> ")[-1]

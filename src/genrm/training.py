@@ -1,0 +1,166 @@
+"""Training with `transformers.Trainer` (so `accelerate launch` scales it without our own code).
+
+- `train_lm`: next-token loss on the completion only (generator SFT, GenRM, GenRM-CoT,
+  unified rows); prompt tokens are masked with -100.
+- `train_orm`: the LM with a scalar head (`AutoModelForSequenceClassification`, one label)
+  trained with binary cross-entropy on (problem, solution) -> correct?.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import torch
+from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments
+from transformers.utils import logging as hf_logging
+
+from .engine import cpu_has_bf16
+from .io import write_json
+from .progress import progress_bar
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation settings shared by every trainer."""
+
+    # schedule
+    max_steps: int = field(default=1000, metadata={"help": "optimiser steps (upper bound; see max_seconds)"})
+    max_seconds: float = field(default=0, metadata={"help": "stop after this many seconds of training (0: no cap)"})
+    batch_size: int = field(default=32, metadata={"help": "sequences per device per step"})
+    grad_accum: int = field(default=1, metadata={"help": "gradient accumulation steps"})
+    # optimiser
+    lr: float = field(default=1e-3, metadata={"help": "peak learning rate (cosine decay, linear warm-up)"})
+    warmup_ratio: float = field(default=0.05, metadata={"help": "fraction of steps for linear warm-up"})
+    weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay"})
+    # runtime
+    bf16: bool = field(default=True, metadata={"help": "bf16 autocast where the hardware supports it"})
+    seed: int = field(default=0, metadata={"help": "random seed for initialisation and data order"})
+
+    def __post_init__(self):
+        if self.max_steps < 1 or self.batch_size < 1 or self.grad_accum < 1:
+            raise ValueError("max_steps, batch_size and grad_accum must be >= 1")
+
+
+class _Monitor(TrainerCallback):
+    """Rich progress, loss history, and the wall-clock cap."""
+
+    def __init__(self, cfg: TrainConfig, bar, tid):
+        self.cfg, self.bar, self.tid = cfg, bar, tid
+        self.losses: list[tuple[int, float]] = []
+        self.start = time.time()
+
+    def on_step_end(self, args, state, control, **kw):
+        self.bar.update(self.tid, completed=state.global_step)
+        if self.cfg.max_seconds and time.time() - self.start > self.cfg.max_seconds:
+            control.should_training_stop = True
+
+    def on_log(self, args, state, control, logs=None, **kw):
+        if logs and "loss" in logs:
+            self.losses.append((state.global_step, float(logs["loss"])))
+            self.bar.update(self.tid, info=f"loss {logs['loss']:.4f}")
+
+
+def _pad_collate(pad_id: int, label_pad: int | None):
+    def collate(rows: list[dict]) -> dict[str, torch.Tensor]:
+        width = max(len(r["input_ids"]) for r in rows)
+        ids = torch.full((len(rows), width), pad_id, dtype=torch.long)  # (B, T)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)  # (B, T)
+        for i, r in enumerate(rows):
+            ids[i, : len(r["input_ids"])] = torch.tensor(r["input_ids"])
+            mask[i, : len(r["input_ids"])] = 1
+        batch = {"input_ids": ids, "attention_mask": mask}
+        if label_pad is not None:  # token labels: -100 on prompt and padding
+            labels = torch.full((len(rows), width), label_pad, dtype=torch.long)
+            for i, r in enumerate(rows):
+                labels[i, : len(r["labels"])] = torch.tensor(r["labels"])
+            batch["labels"] = labels
+        else:  # one float label per sequence (ORM)
+            batch["labels"] = torch.tensor([[float(r["labels"])] for r in rows])  # (B, 1)
+        return batch
+
+    return collate
+
+
+def tokenize_prompt_completion(tokenizer, prompts: Sequence[str], completions: Sequence[str]) -> list[dict]:
+    """Prompt (with BOS) + completion + EOS; loss only on the completion and EOS."""
+    p_ids = tokenizer(list(prompts), add_special_tokens=True).input_ids
+    c_ids = tokenizer(list(completions), add_special_tokens=False).input_ids
+    rows = []
+    for p, c in zip(p_ids, c_ids):
+        c = c + [tokenizer.eos_token_id]
+        rows.append({"input_ids": p + c, "labels": [-100] * len(p) + c})
+    return rows
+
+
+def _run(model, tokenizer, data: list[dict], cfg: TrainConfig, out_dir: Path, label_pad, what: str) -> dict:
+    if not data:
+        raise ValueError(f"no training rows for {what}; build the training data first")
+    hf_logging.set_verbosity_error()
+    cuda = torch.cuda.is_available()
+    args = TrainingArguments(
+        output_dir=str(out_dir / "_trainer"),
+        max_steps=cfg.max_steps,
+        per_device_train_batch_size=cfg.batch_size,
+        gradient_accumulation_steps=cfg.grad_accum,
+        learning_rate=cfg.lr,
+        lr_scheduler_type="cosine",
+        warmup_steps=max(1, math.ceil(cfg.warmup_ratio * cfg.max_steps)),
+        weight_decay=cfg.weight_decay,
+        bf16=cfg.bf16 and (cuda or cpu_has_bf16()),
+        use_cpu=not cuda,
+        logging_steps=max(1, min(50, cfg.max_steps // 20)),
+        save_strategy="no",
+        report_to=[],
+        disable_tqdm=True,
+        train_sampling_strategy="group_by_length",
+        dataloader_num_workers=0,
+        seed=cfg.seed,
+    )
+    start = time.time()
+    with progress_bar(f"training {what}", cfg.max_steps) as (bar, tid):
+        monitor = _Monitor(cfg, bar, tid)
+        trainer = Trainer(
+            model=model,
+            args=args,
+            train_dataset=data,
+            data_collator=_pad_collate(tokenizer.pad_token_id, label_pad),
+            callbacks=[monitor],
+        )
+        trainer.remove_callback(PrinterCallback)  # our progress bar shows the loss
+        state = trainer.train()
+    seconds = time.time() - start
+    steps = trainer.state.global_step
+    tokens = sum(len(r["input_ids"]) for r in data) * steps * cfg.batch_size * cfg.grad_accum / len(data)
+    model.eval()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    trainer.save_model(str(out_dir))
+    tokenizer.save_pretrained(str(out_dir))
+    log = {
+        "what": what,
+        "config": asdict(cfg),
+        "steps": steps,
+        "seconds": round(seconds, 1),
+        "tokens_per_second": round(tokens / max(seconds, 1e-9)),
+        "train_loss": state.training_loss,
+        "losses": monitor.losses,
+        "rows": len(data),
+    }
+    write_json(out_dir / "train_log.json", log)
+    return log
+
+
+def train_lm(model, tokenizer, prompts, completions, cfg: TrainConfig, out_dir, what="lm") -> dict:
+    """Next-token SFT on prompt-completion pairs; saves an HF folder in `out_dir`."""
+    data = tokenize_prompt_completion(tokenizer, prompts, completions)
+    return _run(model, tokenizer, data, cfg, Path(out_dir), label_pad=-100, what=what)
+
+
+def train_orm(model, tokenizer, texts, labels, cfg: TrainConfig, out_dir, what="orm") -> dict:
+    """Binary cross-entropy on a scalar head; `model` is a sequence-classification model."""
+    ids = tokenizer(list(texts), add_special_tokens=True).input_ids
+    data = [{"input_ids": i, "labels": int(bool(y))} for i, y in zip(ids, labels)]
+    return _run(model, tokenizer, data, cfg, Path(out_dir), label_pad=None, what=what)

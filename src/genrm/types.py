@@ -1,0 +1,71 @@
+"""Core types and protocols of genrm: every stage speaks these and nothing else."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol, Sequence, runtime_checkable
+
+
+@dataclass
+class Problem:
+    """One task instance: a question and its reference answer."""
+
+    id: str
+    question: str  # task-specific payload rendered into a prompt by the task
+    answer: str  # reference final answer
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Candidate:
+    """One sampled solution for a problem, labelled once `correct` is set."""
+
+    problem_id: str
+    index: int
+    text: str  # the solution as generated (continuation of the solve prompt)
+    answer: str | None = None  # extracted final answer, None if none found
+    correct: bool | None = None  # None until labelled
+
+
+@dataclass
+class Score:
+    """A verifier's score of one candidate; `votes` holds per-rationale scores for GenRM-CoT."""
+
+    problem_id: str
+    index: int
+    score: float
+    votes: list[float] = field(default_factory=list)
+    rationales: list[str] = field(default_factory=list)
+
+
+@runtime_checkable
+class Task(Protocol):
+    """A task knows its problems, prompts, answers and how to verify a solution step by step."""
+
+    name: str
+
+    def make_problems(self, n: int, n_words: Sequence[int], seed: int) -> list[Problem]: ...
+
+    def prompt(self, problem: Problem) -> str: ...
+
+    def reference_solution(self, problem: Problem) -> str: ...
+
+    def extract_answer(self, solution: str) -> str | None: ...
+
+    def is_correct(self, problem: Problem, solution: str) -> bool: ...
+
+    def oracle_rationale(self, problem: Problem, solution: str) -> str: ...
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """A text backend: sample continuations, and give probabilities of chosen next tokens."""
+
+    def generate(
+        self, prompts: Sequence[str], n: int, max_new_tokens: int, temperature: float, seed: int
+    ) -> list[list[str]]: ...
+
+    def choice_probs(self, prompts: Sequence[str], choices: Sequence[str]) -> list[list[float]]: ...

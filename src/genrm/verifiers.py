@@ -1,0 +1,92 @@
+"""Verifiers: score (solve prompt, solution) pairs.
+
+- `ORMVerifier`: sigmoid of a scalar head (discriminative reward model).
+- `GenRMVerifier`: p(" Yes") at the decision token after the direct verification prompt.
+- `CoTVerifier`: GenRM-CoT: sample K rationales, read p(" Yes") after each, average (majority
+  voting). With an untuned model it is the LLM-as-a-Judge baseline.
+Every verifier returns `(score, votes, rationales)` per item.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+
+from .engine import TransformersEngine, autocast
+from .formats import VerifyFormat
+from .progress import progress_bar
+
+Item = tuple[str, str]  # (solve prompt, solution)
+Result = tuple[float, list[float], list[str]]
+
+
+class ORMVerifier:
+    def __init__(self, model, tokenizer, batch_size: int = 256):
+        self.engine = TransformersEngine(model, tokenizer, batch_size=batch_size)  # batching and padding
+        self.model = model.eval()
+
+    @classmethod
+    def from_pretrained(cls, path, **kw) -> "ORMVerifier":
+        from .model import load_model
+
+        model, tok = load_model(path, kind="orm")
+        return cls(model, tok, **kw)
+
+    @torch.inference_mode()
+    def score(self, items: Sequence[Item], description: str | None = None) -> list[Result]:
+        seqs = self.engine.encode([p + s for p, s in items])
+        out: list[Result] = [(0.0, [], [])] * len(items)
+        e = self.engine
+        with progress_bar(description, len(seqs)) as (bar, tid):
+            for batch in e._batches([len(s) for s in seqs]):
+                ids, mask = e._pad([seqs[i] for i in batch], left=False)
+                with autocast(e.device):
+                    logits = self.model(input_ids=ids, attention_mask=mask).logits.float()  # (B, 1)
+                for i, v in zip(batch, torch.sigmoid(logits[:, 0]).tolist()):
+                    out[i] = (v, [], [])
+                bar.advance(tid, len(batch))
+        return out
+
+
+class GenRMVerifier:
+    def __init__(self, engine: TransformersEngine, fmt: VerifyFormat | None = None, normalize: bool = False):
+        self.engine, self.fmt, self.normalize = engine, fmt or VerifyFormat(), normalize
+
+    def score(self, items: Sequence[Item], description: str | None = None) -> list[Result]:
+        prompts = [self.fmt.direct_prompt(p, s) for p, s in items]
+        probs = self.engine.choice_probs(prompts, (self.fmt.yes, self.fmt.no), description=description)
+        return [(_yes(py, pn, self.normalize), [], []) for py, pn in probs]
+
+
+class CoTVerifier:
+    def __init__(
+        self,
+        engine: TransformersEngine,
+        k: int = 4,
+        fmt: VerifyFormat | None = None,
+        temperature: float = 1.0,
+        max_new_tokens: int = 128,
+        normalize: bool = False,
+        seed: int = 0,
+    ):
+        self.engine, self.k, self.fmt = engine, k, fmt or VerifyFormat()
+        self.temperature, self.max_new_tokens, self.normalize, self.seed = temperature, max_new_tokens, normalize, seed
+
+    def score(self, items: Sequence[Item], description: str | None = None) -> list[Result]:
+        cot_prompts = [self.fmt.cot_prompt(p, s) for p, s in items]
+        rationales = self.engine.generate(
+            cot_prompts, n=self.k, max_new_tokens=self.max_new_tokens, temperature=self.temperature,
+            seed=self.seed, stop_at_newline=True, description=description and f"{description}: rationales",
+        )
+        queries = [self.fmt.decision_prompt(cp, r) for cp, rs in zip(cot_prompts, rationales) for r in rs]
+        probs = self.engine.choice_probs(queries, (self.fmt.yes, self.fmt.no))
+        out = []
+        for i, rs in enumerate(rationales):
+            votes = [_yes(py, pn, self.normalize) for py, pn in probs[i * self.k : (i + 1) * self.k]]
+            out.append((sum(votes) / len(votes), votes, rs))
+        return out
+
+
+def _yes(p_yes: float, p_no: float, normalize: bool) -> float:
+    return p_yes / max(p_yes + p_no, 1e-12) if normalize else p_yes

@@ -1,0 +1,47 @@
+import pytest
+
+from genrm.engine import TransformersEngine
+from genrm.errors import GenrmError
+from genrm.model import build_tiny_model, char_tokenizer, load_model
+
+
+def test_char_tokenizer_round_trip():
+    tok = char_tokenizer()
+    text = "Q: last letters of tag boj\nA: tag -> g. Answer: gj"
+    ids = tok(text).input_ids
+    assert ids[0] == tok.bos_token_id and len(ids) == len(text) + 1
+    assert tok.decode(ids, skip_special_tokens=True) == text
+
+
+def test_generate_and_choice_probs(nano):
+    model, tok = nano
+    engine = TransformersEngine(model, tok, batch_size=3)
+    outs = engine.generate(["Q: a\nA:", "Q: longer prompt\nA:"], n=4, max_new_tokens=8, temperature=1.0, seed=1)
+    assert [len(o) for o in outs] == [4, 4]
+    assert outs == engine.generate(["Q: a\nA:", "Q: longer prompt\nA:"], n=4, max_new_tokens=8, temperature=1.0, seed=1)
+    probs = engine.choice_probs(["x", "a longer prompt"], (" Yes", " No"))
+    assert all(len(p) == 2 and 0 < sum(p) <= 1 for p in probs)
+    prefix, targets = engine.decision_ids((" Yes", " No"))
+    assert len(prefix) == 1 and targets == [tok.convert_tokens_to_ids("Y"), tok.convert_tokens_to_ids("N")]
+
+
+def test_choice_probs_equal_unbatched(nano):
+    """Right padding in a batch must not change a prompt's probabilities."""
+    model, tok = nano
+    engine = TransformersEngine(model, tok, batch_size=8)
+    prompts = ["short", "a much longer prompt than the first", "mid length"]
+    batched = engine.choice_probs(prompts)
+    single = [engine.choice_probs([p])[0] for p in prompts]
+    for b, s in zip(batched, single):
+        assert b == pytest.approx(s, rel=2e-2, abs=1e-4)
+
+
+def test_load_model_errors(tmp_path):
+    with pytest.raises(GenrmError, match="no config.json"):
+        load_model(tmp_path)
+    model, tok = build_tiny_model("nano")
+    model.config.save_pretrained(tmp_path)
+    with pytest.raises(GenrmError, match="no weights"):
+        load_model(tmp_path)
+    with pytest.raises(GenrmError, match="unknown model size"):
+        build_tiny_model("huge")

@@ -1,0 +1,65 @@
+import itertools
+import random
+from math import comb
+
+import pytest
+
+from genrm.metrics import auroc, best_of_n, bootstrap_ci, n_grid, pass_at_n, vote_at_n
+
+
+def brute_best_of_n(scores, correct, n):
+    """Average over every n-subset; ties broken uniformly among the top."""
+    total = 0.0
+    subsets = list(itertools.combinations(range(len(scores)), n))
+    for sub in subsets:
+        top = max(scores[i] for i in sub)
+        winners = [i for i in sub if scores[i] == top]
+        total += sum(correct[i] for i in winners) / len(winners)
+    return total / len(subsets)
+
+
+def test_best_of_n_hand_cases():
+    assert best_of_n([0.9, 0.1, 0.5], [1, 0, 0], 3) == 1.0
+    assert best_of_n([0.9, 0.1, 0.5], [1, 0, 0], 1) == pytest.approx(1 / 3)
+    assert best_of_n([0.9, 0.1, 0.5], [1, 0, 0], 2) == pytest.approx(2 / 3)  # {0,1},{0,2} win; {1,2} loses
+    assert best_of_n([0.5, 0.5], [1, 0], 2) == 0.5  # a tie is a coin flip
+
+
+def test_best_of_n_matches_brute_force_with_ties():
+    rng = random.Random(0)
+    for _ in range(50):
+        N = rng.randint(1, 7)
+        scores = [rng.choice([0.1, 0.2, 0.5, 0.9]) for _ in range(N)]
+        correct = [rng.random() < 0.4 for _ in range(N)]
+        for n in range(1, N + 1):
+            assert best_of_n(scores, correct, n) == pytest.approx(brute_best_of_n(scores, correct, n))
+
+
+def test_pass_at_n():
+    assert pass_at_n([1, 0, 0], 1) == pytest.approx(1 / 3)
+    assert pass_at_n([1, 0, 0], 2) == pytest.approx(2 / 3)
+    assert pass_at_n([0, 0], 2) == 0.0
+    assert pass_at_n([1, 1, 0, 0, 0], 3) == pytest.approx(1 - comb(3, 3) / comb(5, 3))
+    with pytest.raises(ValueError):
+        pass_at_n([1], 2)
+
+
+def test_self_consistency_and_weighted():
+    answers = ["a", "a", "b", None]
+    correct = [False, False, True, False]
+    assert vote_at_n(answers, correct, 4) == 0.0  # majority "a" is wrong
+    assert vote_at_n(answers, correct, 4, weights=[0.1, 0.1, 0.9, 0.0]) == 1.0  # weight on "b" wins
+    assert vote_at_n(["a", "b"], [True, False], 2) == 0.5  # tie: coin flip
+    assert vote_at_n([None, None], [False, False], 2) == 0.0
+    # n=1 self-consistency equals pass@1 in expectation
+    assert vote_at_n(answers, correct, 1, samples=4000) == pytest.approx(0.25, abs=0.03)
+
+
+def test_auroc_and_ci():
+    assert auroc([0.1, 0.9, 0.5], [0, 1, 1]) == 1.0
+    assert auroc([0.9, 0.1], [0, 1]) == 0.0
+    assert auroc([0.5, 0.5], [0, 1]) == 0.5
+    assert auroc([0.5], [1]) is None
+    lo, hi = bootstrap_ci([0.0, 1.0] * 50)
+    assert lo < 0.5 < hi
+    assert n_grid(16) == [1, 2, 4, 8, 16] and n_grid(6) == [1, 2, 4, 6]

@@ -1,0 +1,77 @@
+import random
+
+import pytest
+
+from genrm.errors import GenrmError
+from genrm.tasks import DECISION, get_task
+
+
+def perturb(text: str, rng: random.Random) -> str:
+    """A wrong-ish variant of a solution: a changed, dropped or added character or step."""
+    op = rng.randrange(4)
+    i = rng.randrange(len(text))
+    if op == 0:
+        return text[:i] + rng.choice("abcxyz ,.>") + text[i + 1 :]
+    if op == 1:
+        return text[:i] + text[i + 1 :]
+    if op == 2:
+        return text[:i] + rng.choice("qwe, ") + text[i:]
+    return text.split(".")[0]  # answer cut off
+
+
+@pytest.mark.parametrize("name", ["last_letter", "word_sort"])
+def test_oracle_rationale_verdict_matches_label(name):
+    task = get_task(name)
+    rng = random.Random(0)
+    n_wrong = 0
+    for p in task.make_problems(60, [2, 3, 4, 5, 6], seed=1):
+        ref = task.reference_solution(p)
+        assert task.is_correct(p, ref)
+        assert task.oracle_rationale(p, ref).endswith(DECISION + " Yes")
+        assert " wrong " not in task.oracle_rationale(p, ref)
+        for _ in range(10):
+            cand = perturb(ref, rng)
+            ok = task.is_correct(p, cand)
+            n_wrong += not ok
+            rationale = task.oracle_rationale(p, cand)
+            assert rationale.endswith(DECISION + (" Yes" if ok else " No")), (cand, rationale)
+            assert rationale.count("\n") == 1  # one line of checks, then the decision line
+    assert n_wrong > 200  # the check really saw wrong candidates
+
+
+def test_last_letter_format_and_steps():
+    task = get_task("last_letter")
+    p = task.make_problems(1, [3], seed=0)[0]
+    words = p.question.split()
+    assert p.answer == "".join(w[-1] for w in words)
+    assert task.prompt(p) == f"Q: last letters of {p.question}\nA:"
+    sol = task.reference_solution(p)
+    assert sol.endswith(f"Answer: {p.answer}")
+    bad = sol.replace(f"{words[1]} -> {words[1][-1]}", f"{words[1]} -> 9")
+    r = task.oracle_rationale(p, bad)
+    assert f"{words[1]} -> 9 wrong ({words[1][-1]})" in r
+    assert r.endswith("Yes")  # the label follows the final answer, which is still right
+    wrong = bad.replace(f"Answer: {p.answer}", "Answer: zzz")
+    r = task.oracle_rationale(p, wrong)
+    assert f"Expected {p.answer}, got zzz." in r and r.endswith("No")
+
+
+def test_word_sort_answer():
+    task = get_task("word_sort")
+    p = task.make_problems(1, [4], seed=3)[0]
+    assert p.answer == " ".join(sorted(p.question.split()))
+    assert task.extract_answer(task.reference_solution(p)) == p.answer
+    assert task.extract_answer(" no answer here") is None
+    assert "missing" in task.oracle_rationale(p, " Answer: x")
+
+
+def test_problems_are_seeded_and_respect_word_counts():
+    task = get_task("last_letter")
+    a = task.make_problems(50, [5, 6], seed=7)
+    assert [p.question for p in a] == [p.question for p in task.make_problems(50, [5, 6], seed=7)]
+    assert {len(p.question.split()) for p in a} == {5, 6}
+
+
+def test_unknown_task_suggests_closest():
+    with pytest.raises(GenrmError, match="did you mean 'last_letter'"):
+        get_task("last_leter")
