@@ -1,3 +1,68 @@
-"""genrm: generative verifiers (GenRM, GenRM-CoT) as next-token prediction, and their baselines."""
+"""genrm: generative verifiers (GenRM, GenRM-CoT) as next-token prediction, and their baselines.
+
+The public API, one name per stage:
+
+    tasks        get_task, register_task, LastLetter, WordSort
+    model        build_tiny_model, char_tokenizer, load_model
+    engine       TransformersEngine
+    candidates   sample_candidates, label_candidates, load_candidates
+    data         build_verifier_rows, VerifyFormat
+    training     train_lm, train_orm, TrainConfig
+    verifiers    ORMVerifier, GenRMVerifier, CoTVerifier
+    selection    best_of_n, pass_at_n, vote_at_n, auroc, evaluate
+    runs         RunConfig, preset_config, Run, run_all
+"""
 
 __version__ = "0.1.0"
+
+from .candidates import label_candidates, load_candidates, sample_candidates
+from .config import RunConfig, preset_config
+from .engine import TransformersEngine
+from .errors import GenrmError
+from .evaluate import evaluate
+from .formats import VerifyFormat
+from .metrics import auroc, best_of_n, pass_at_n, vote_at_n
+from .model import build_tiny_model, char_tokenizer, load_model
+from .pipeline import Run, run_all
+from .tasks import LastLetter, WordSort, get_task, register_task
+from .training import TrainConfig, train_lm, train_orm
+from .types import Candidate, Engine, Problem, Score, Task
+from .verifier_data import build_verifier_rows
+from .verifiers import CoTVerifier, GenRMVerifier, ORMVerifier
+
+__all__ = [
+    "Candidate",
+    "CoTVerifier",
+    "Engine",
+    "GenRMVerifier",
+    "GenrmError",
+    "LastLetter",
+    "ORMVerifier",
+    "Problem",
+    "Run",
+    "RunConfig",
+    "Score",
+    "Task",
+    "TrainConfig",
+    "TransformersEngine",
+    "VerifyFormat",
+    "WordSort",
+    "auroc",
+    "best_of_n",
+    "build_tiny_model",
+    "build_verifier_rows",
+    "char_tokenizer",
+    "evaluate",
+    "get_task",
+    "label_candidates",
+    "load_candidates",
+    "load_model",
+    "pass_at_n",
+    "preset_config",
+    "register_task",
+    "run_all",
+    "sample_candidates",
+    "train_lm",
+    "train_orm",
+    "vote_at_n",
+]

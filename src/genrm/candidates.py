@@ -42,8 +42,11 @@ def sample_candidates(
             if not todo:
                 continue
             outs = engine.generate(
-                [task.prompt(p) for p in todo], n=n, max_new_tokens=max_new_tokens,
-                temperature=temperature, seed=seed * 1_000_003 + c,
+                [task.prompt(p) for p in todo],
+                n=n,
+                max_new_tokens=max_new_tokens,
+                temperature=temperature,
+                seed=seed * 1_000_003 + c,
             )
             for p, texts in zip(todo, outs):
                 w.write({"problem_id": p.id, "samples": texts})
@@ -60,7 +63,9 @@ def label_candidates(task: Task, problems: Sequence[Problem], samples_path, out_
         by_id[row["problem_id"]] = row["samples"]
     missing = [p.id for p in problems if p.id not in by_id]
     if missing:
-        raise GenrmError(f"{samples_path}: {len(missing)} problem(s) have no samples (e.g. {missing[0]}); re-run sampling")
+        raise GenrmError(
+            f"{samples_path}: {len(missing)} problem(s) have no samples (e.g. {missing[0]}); re-run sampling"
+        )
     rows, n_correct, n_total = [], 0, 0
     for p in problems:
         if not by_id[p.id]:

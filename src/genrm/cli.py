@@ -27,8 +27,12 @@ def with_config_options(fn):
         default = f.default if f.default is not MISSING else None
         params.append(
             inspect.Parameter(
-                f.name, inspect.Parameter.KEYWORD_ONLY, annotation=Optional[_TYPES[str(f.type)]],
-                default=typer.Option(None, help=f"{f.metadata.get('help', '')} [default: {default}]", rich_help_panel="Run config"),
+                f.name,
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=Optional[_TYPES[str(f.type)]],
+                default=typer.Option(
+                    None, help=f"{f.metadata.get('help', '')} [default: {default}]", rich_help_panel="Run config"
+                ),
             )
         )
 

@@ -35,10 +35,13 @@ class RunConfig:
     task: str = field(default="last_letter", metadata={"help": "task name (genrm tasks lists them)"})
     train_words: str = field(default="2-4", metadata={"help": "word counts of training problems, e.g. 2-4"})
     test_words: str = field(
-        default="2-4", metadata={"help": "word counts of test problems; 5-6 gives the paper's length generalisation split"}
+        default="2-4",
+        metadata={"help": "word counts of test problems; 5-6 gives the paper's length generalisation split"},
     )
     n_gen_train: int = field(default=20000, metadata={"help": "problems for generator SFT"})
-    n_verifier_train: int = field(default=1500, metadata={"help": "problems whose sampled candidates train the verifiers"})
+    n_verifier_train: int = field(
+        default=1500, metadata={"help": "problems whose sampled candidates train the verifiers"}
+    )
     n_test: int = field(default=200, metadata={"help": "test problems"})
     # generator
     model_size: str = field(default="tiny", metadata={"help": "built-in model size: nano, tiny, small, base"})
@@ -86,14 +89,20 @@ class RunConfig:
 
     def gen_train_config(self) -> TrainConfig:
         return TrainConfig(
-            max_steps=self.gen_steps, batch_size=self.gen_batch_size, lr=self.gen_lr,
-            max_seconds=self.gen_max_seconds, seed=self.seed,
+            max_steps=self.gen_steps,
+            batch_size=self.gen_batch_size,
+            lr=self.gen_lr,
+            max_seconds=self.gen_max_seconds,
+            seed=self.seed,
         )
 
     def ver_train_config(self) -> TrainConfig:
         return TrainConfig(
-            max_steps=self.ver_steps, batch_size=self.ver_batch_size, lr=self.ver_lr,
-            max_seconds=self.ver_max_seconds, seed=self.seed,
+            max_steps=self.ver_steps,
+            batch_size=self.ver_batch_size,
+            lr=self.ver_lr,
+            max_seconds=self.ver_max_seconds,
+            seed=self.seed,
         )
 
     def to_dict(self) -> dict:
@@ -112,13 +121,33 @@ class RunConfig:
 PRESETS: dict[str, dict] = {
     "cpu": {},
     "micro": dict(  # seconds: the test suite's end-to-end run
-        model_size="nano", n_gen_train=200, n_verifier_train=12, n_test=6, gen_steps=6, ver_steps=4,
-        n_candidates=4, k_votes=2, gen_batch_size=16, ver_batch_size=16, max_new_tokens=40, cot_max_new_tokens=60,
+        model_size="nano",
+        n_gen_train=200,
+        n_verifier_train=12,
+        n_test=6,
+        gen_steps=6,
+        ver_steps=4,
+        n_candidates=4,
+        k_votes=2,
+        gen_batch_size=16,
+        ver_batch_size=16,
+        max_new_tokens=40,
+        cot_max_new_tokens=60,
     ),
     "gpu": dict(  # one H100/H200: a bigger model, more data, more steps
-        model_size="base", n_gen_train=100000, n_verifier_train=4000, n_test=500, gen_steps=3000,
-        gen_batch_size=256, gen_lr=1e-3, ver_steps=2000, ver_batch_size=256, ver_lr=5e-4,
-        n_candidates=32, k_votes=8, batch_size=1024,
+        model_size="base",
+        n_gen_train=100000,
+        n_verifier_train=4000,
+        n_test=500,
+        gen_steps=3000,
+        gen_batch_size=256,
+        gen_lr=1e-3,
+        ver_steps=2000,
+        ver_batch_size=256,
+        ver_lr=5e-4,
+        n_candidates=32,
+        k_votes=8,
+        batch_size=1024,
     ),
 }
 

@@ -56,8 +56,11 @@ def evaluate(
             }
         name = VERIFIER_NAMES.get(m, m)
         add(name, lambda n, s=s: [best_of_n(s[p.id], corr[p.id], n) for p in problems], extra)
-        add(f"weighted SC ({name})", lambda n, s=s: [vote_at_n(ans[p.id], corr[p.id], n, s[p.id], seed=seed) for p in problems])
-    add(f"pass@N (oracle)", lambda n: [pass_at_n(corr[p.id], n) for p in problems])
+        add(
+            f"weighted SC ({name})",
+            lambda n, s=s: [vote_at_n(ans[p.id], corr[p.id], n, s[p.id], seed=seed) for p in problems],
+        )
+    add("pass@N (oracle)", lambda n: [pass_at_n(corr[p.id], n) for p in problems])
     return {"N": N, "n_grid": grid, "problems": len(problems), "methods": methods}
 
 

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import torch
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, processors
-from transformers.utils import logging as hf_logging
 from transformers import (
     AutoModelForCausalLM,
     AutoTokenizer,
@@ -20,6 +19,7 @@ from transformers import (
     LlamaForCausalLM,
     PreTrainedTokenizerFast,
 )
+from transformers.utils import logging as hf_logging
 
 from .errors import GenrmError
 
@@ -120,7 +120,9 @@ def load_model(path: str | Path, kind: str = "causal", device: str | None = None
         tokenizer = AutoTokenizer.from_pretrained(str(path))
         model = cls.from_pretrained(str(path), dtype=dtype, attn_implementation=_attention(device))
     except OSError as e:
-        raise GenrmError(f"cannot load model '{path}': {str(e).splitlines()[0]} (give a local folder or a Hub id)") from e
+        raise GenrmError(
+            f"cannot load model '{path}': {str(e).splitlines()[0]} (give a local folder or a Hub id)"
+        ) from e
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     model.config.pad_token_id = tokenizer.pad_token_id

@@ -25,7 +25,7 @@ from .engine import TransformersEngine
 from .errors import GenrmError
 from .evaluate import evaluate
 from .formats import VerifyFormat
-from .io import JsonlAppender, iter_jsonl, read_json, read_jsonl, write_json, write_jsonl, environment
+from .io import JsonlAppender, environment, iter_jsonl, read_json, read_jsonl, write_json, write_jsonl
 from .model import build_tiny_model, load_model
 from .progress import console
 from .report import markdown_table, plot
@@ -95,7 +95,9 @@ def make_problems(run: Run) -> dict:
     train_w, test_w = parse_counts(c.train_words), parse_counts(c.test_words)
     test = task.make_problems(c.n_test, test_w, seed=c.seed * 3 + 2)
     held = {p.question for p in test}
-    ver = [p for p in task.make_problems(c.n_verifier_train * 2, train_w, seed=c.seed * 3 + 1) if p.question not in held]
+    ver = [
+        p for p in task.make_problems(c.n_verifier_train * 2, train_w, seed=c.seed * 3 + 1) if p.question not in held
+    ]
     ver = _unique(ver)[: c.n_verifier_train]
     held |= {p.question for p in ver}
     gen = [p for p in task.make_problems(c.n_gen_train, train_w, seed=c.seed * 3) if p.question not in held]
@@ -120,8 +122,13 @@ def train_generator(run: Run) -> dict:
     problems = run.problems("gen_train")
     model, tok = build_tiny_model(c.model_size, seed=c.seed)
     return train_lm(
-        model, tok, [task.prompt(p) for p in problems], [task.reference_solution(p) for p in problems],
-        c.gen_train_config(), run.file("models", "generator"), what="generator",
+        model,
+        tok,
+        [task.prompt(p) for p in problems],
+        [task.reference_solution(p) for p in problems],
+        c.gen_train_config(),
+        run.file("models", "generator"),
+        what="generator",
     )
 
 
@@ -133,8 +140,14 @@ def _engine(path, run: Run) -> TransformersEngine:
 def sample(run: Run, split: str) -> int:
     c = run.config
     return sample_candidates(
-        _engine(run.file("models", "generator"), run), run.task, run.problems(split), run.file("samples", f"{split}.jsonl"),
-        n=c.n_candidates, temperature=c.temperature, max_new_tokens=c.max_new_tokens, seed=c.seed,
+        _engine(run.file("models", "generator"), run),
+        run.task,
+        run.problems(split),
+        run.file("samples", f"{split}.jsonl"),
+        n=c.n_candidates,
+        temperature=c.temperature,
+        max_new_tokens=c.max_new_tokens,
+        seed=c.seed,
         description=f"sampling {split}",
     )
 
@@ -168,7 +181,9 @@ def train_verifier(run: Run, kind: str) -> dict:
     if kind == "orm":
         if c.verifier_init == "generator":
             model = AutoModelForSequenceClassification.from_pretrained(
-                str(gen_dir), num_labels=1, problem_type="multi_label_classification",
+                str(gen_dir),
+                num_labels=1,
+                problem_type="multi_label_classification",
                 attn_implementation="eager" if not torch.cuda.is_available() else "sdpa",
             )
             _, tok = load_model(gen_dir)
@@ -180,8 +195,13 @@ def train_verifier(run: Run, kind: str) -> dict:
             model = LlamaForSequenceClassification(base.config)
         model.config.pad_token_id = tok.pad_token_id
         return train_orm(
-            model, tok, [r["prompt"] + r["completion"] for r in rows], [r["label"] for r in rows],
-            c.ver_train_config(), out, what="ORM",
+            model,
+            tok,
+            [r["prompt"] + r["completion"] for r in rows],
+            [r["label"] for r in rows],
+            c.ver_train_config(),
+            out,
+            what="ORM",
         )
     if c.verifier_init == "generator":
         model, tok = load_model(gen_dir)
@@ -189,7 +209,12 @@ def train_verifier(run: Run, kind: str) -> dict:
     else:
         model, tok = build_tiny_model(c.model_size, seed=c.seed + 1)
     return train_lm(
-        model, tok, [r["prompt"] for r in rows], [r["completion"] for r in rows], c.ver_train_config(), out,
+        model,
+        tok,
+        [r["prompt"] for r in rows],
+        [r["completion"] for r in rows],
+        c.ver_train_config(),
+        out,
         what="GenRM-CoT" if kind == "genrm_cot" else "GenRM",
     )
 
@@ -202,8 +227,12 @@ def make_verifier(run: Run, method: str):
         return GenRMVerifier(_engine(run.file("models", "genrm"), run), run.fmt)
     path = run.file("models", "genrm_cot" if method == "genrm_cot" else "generator")
     return CoTVerifier(
-        _engine(path, run), k=c.k_votes, fmt=run.fmt, temperature=c.cot_temperature,
-        max_new_tokens=c.cot_max_new_tokens, seed=c.seed,
+        _engine(path, run),
+        k=c.k_votes,
+        fmt=run.fmt,
+        temperature=c.cot_temperature,
+        max_new_tokens=c.cot_max_new_tokens,
+        seed=c.seed,
     )
 
 
@@ -231,11 +260,15 @@ def score(run: Run, method: str, split: str = "test", chunk: int = 32) -> int:
             for p in part:
                 rs = results[k : k + len(cands[p.id])]
                 k += len(cands[p.id])
-                w.write({
-                    "problem_id": p.id,
-                    "scores": [{"index": cd.index, "score": r[0], "votes": r[1], "rationales": r[2]}
-                               for cd, r in zip(cands[p.id], rs)],
-                })
+                w.write(
+                    {
+                        "problem_id": p.id,
+                        "scores": [
+                            {"index": cd.index, "score": r[0], "votes": r[1], "rationales": r[2]}
+                            for cd, r in zip(cands[p.id], rs)
+                        ],
+                    }
+                )
             bar.advance(tid, len(part))
     return len(todo)
 
@@ -245,7 +278,9 @@ def evaluate_run(run: Run) -> dict:
     cands = load_candidates(run.file("candidates", "test.jsonl"), problems)
     scores = {}
     for m in run.config.method_list:
-        rows = {r["problem_id"]: r["scores"] for r in read_jsonl(run.file("scores", f"{m}.jsonl"), ("problem_id", "scores"))}
+        rows = {
+            r["problem_id"]: r["scores"] for r in read_jsonl(run.file("scores", f"{m}.jsonl"), ("problem_id", "scores"))
+        }
         missing = [p.id for p in problems if p.id not in rows]
         if missing:
             raise GenrmError(f"scores/{m}.jsonl lacks {len(missing)} test problem(s); re-run `genrm score {m}`")
@@ -280,7 +315,9 @@ def _stage_logs(run: Run) -> dict:
     timing = run.file(".done")
     if timing.exists():
         logs["stage_seconds"] = {
-            q.name: read_json(q).get("seconds") for q in sorted(timing.iterdir()) if read_json(q).get("seconds") is not None
+            q.name: read_json(q).get("seconds")
+            for q in sorted(timing.iterdir())
+            if read_json(q).get("seconds") is not None
         }
     return logs
 

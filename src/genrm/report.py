@@ -15,12 +15,20 @@ def markdown_table(results: dict, title: str = "") -> str:
         acc = m.get("verifier_accuracy")
         au = m.get("auroc")
         lines.append(
-            f"| {name} | " + " | ".join(cells) + f" | {lo:.3f}-{hi:.3f} | "
-            + (f"{acc:.3f}" if acc is not None else "") + " | " + (f"{au:.3f}" if au is not None else "") + " |"
+            f"| {name} | "
+            + " | ".join(cells)
+            + f" | {lo:.3f}-{hi:.3f} | "
+            + (f"{acc:.3f}" if acc is not None else "")
+            + " | "
+            + (f"{au:.3f}" if au is not None else "")
+            + " |"
         )
     ks = {n: m["best_of_N_vs_k"] for n, m in results["methods"].items() if "best_of_N_vs_k" in m}
     for name, curve in ks.items():
-        lines += ["", f"Best-of-{results['N']} vs K ({name}): " + ", ".join(f"K={k}: {v:.3f}" for k, v in curve.items())]
+        lines += [
+            "",
+            f"Best-of-{results['N']} vs K ({name}): " + ", ".join(f"K={k}: {v:.3f}" for k, v in curve.items()),
+        ]
     return "\n".join(lines).strip() + "\n"
 
 

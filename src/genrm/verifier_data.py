@@ -66,7 +66,9 @@ def build_verifier_rows(
         rng = random.Random(seed + 1)
         correct = [(p, c.text) for p, c in pairs if c.correct] or [(p, task.reference_solution(p)) for p in problems]
         n_gen = round(unified_lambda * len(pairs))
-        gen_rows = [{"prompt": task.prompt(p), "completion": t, "kind": "generate"} for p, t in rng.choices(correct, k=n_gen)]
+        gen_rows = [
+            {"prompt": task.prompt(p), "completion": t, "kind": "generate"} for p, t in rng.choices(correct, k=n_gen)
+        ]
         for kind in ("genrm", "genrm_cot"):
             rows[kind] = rows[kind] + gen_rows
             random.Random(seed + 2).shuffle(rows[kind])

@@ -76,8 +76,13 @@ class CoTVerifier:
     def score(self, items: Sequence[Item], description: str | None = None) -> list[Result]:
         cot_prompts = [self.fmt.cot_prompt(p, s) for p, s in items]
         rationales = self.engine.generate(
-            cot_prompts, n=self.k, max_new_tokens=self.max_new_tokens, temperature=self.temperature,
-            seed=self.seed, stop_at_newline=True, description=description and f"{description}: rationales",
+            cot_prompts,
+            n=self.k,
+            max_new_tokens=self.max_new_tokens,
+            temperature=self.temperature,
+            seed=self.seed,
+            stop_at_newline=True,
+            description=description and f"{description}: rationales",
         )
         queries = [self.fmt.decision_prompt(cp, r) for cp, rs in zip(cot_prompts, rationales) for r in rs]
         probs = self.engine.choice_probs(queries, (self.fmt.yes, self.fmt.no))

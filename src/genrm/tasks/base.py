@@ -45,9 +45,7 @@ class StepTask:
     def __init__(self, prompt_template: str | None = None, words: Sequence[str] | None = None):
         if prompt_template is not None:
             if "{question}" not in prompt_template:
-                raise GenrmError(
-                    f"prompt_template {prompt_template!r} lacks '{{question}}'; add it where the words go"
-                )
+                raise GenrmError(f"prompt_template {prompt_template!r} lacks '{{question}}'; add it where the words go")
             self.prompt_template = prompt_template
         self.words = tuple(words) if words is not None else word_list()
 

@@ -1,0 +1,118 @@
+"""A micro end-to-end run of every stage on a nano model, resume, and bad-input errors."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from genrm import pipeline
+from genrm.candidates import sample_candidates
+from genrm.cli import app
+from genrm.config import preset_config
+from genrm.engine import TransformersEngine
+from genrm.errors import GenrmError
+from genrm.io import read_jsonl
+from genrm.tasks import get_task
+
+
+@pytest.fixture(scope="module")
+def micro_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    run = pipeline.Run.create(out, preset_config("micro"))
+    results = pipeline.run_all(run)
+    return run, results
+
+
+def test_every_stage_writes_its_artefacts(micro_run):
+    run, results = micro_run
+    for path in [
+        "problems/test.jsonl",
+        "models/generator/config.json",
+        "samples/test.jsonl",
+        "candidates/test.jsonl",
+        "verifier_data/genrm_cot.jsonl",
+        "models/orm/config.json",
+        "models/genrm/config.json",
+        "models/genrm_cot/config.json",
+        "scores/genrm_cot.jsonl",
+        "scores/judge.jsonl",
+        "results.json",
+        "results.md",
+        "best_of_n.png",
+        "best_of_n_vs_k.png",
+    ]:
+        assert run.file(path).exists(), path
+    c = run.config
+    assert results["N"] == c.n_candidates
+    names = set(results["methods"])
+    assert {"pass@1", "self-consistency", "ORM", "GenRM", "GenRM-CoT", "LLM-as-a-Judge", "pass@N (oracle)"} <= names
+    for m in results["methods"].values():
+        curve = list(m["best_of_n"].values())
+        assert all(0.0 <= v <= 1.0 for v in curve)
+    oracle = results["methods"]["pass@N (oracle)"]["best_of_n"]
+    for m in results["methods"].values():  # nothing beats the oracle
+        assert all(m["best_of_n"][n] <= oracle[n] + 1e-9 for n in oracle)
+    cot = read_jsonl(run.file("scores", "genrm_cot.jsonl"))[0]["scores"][0]
+    assert len(cot["votes"]) == c.k_votes == len(cot["rationales"])
+    assert cot["score"] == pytest.approx(sum(cot["votes"]) / c.k_votes)
+    rows = read_jsonl(run.file("verifier_data", "genrm.jsonl"))
+    verify = [r for r in rows if r.get("kind") != "generate"]
+    assert sum(r["label"] for r in verify) * 2 == len(verify)  # balanced classes
+    assert any(r.get("kind") == "generate" for r in rows)  # unified training rows
+
+
+def test_rerun_resumes_without_work(micro_run, tmp_path):
+    run, results = micro_run
+    again = pipeline.run_all(pipeline.Run(run.path))
+    assert again["methods"] == json.loads(run.file("results.json").read_text())["methods"]
+
+
+def test_sampling_resumes_after_interruption(nano, tmp_path):
+    model, tok = nano
+    task = get_task("last_letter")
+    problems = task.make_problems(10, [2], seed=0)
+    out = tmp_path / "samples.jsonl"
+
+    class Interrupting(TransformersEngine):
+        calls = 0
+
+        def generate(self, *a, **k):
+            Interrupting.calls += 1
+            if Interrupting.calls == 2:
+                raise KeyboardInterrupt
+            return super().generate(*a, **k)
+
+    with pytest.raises(KeyboardInterrupt):
+        sample_candidates(Interrupting(model, tok), task, problems, out, n=3, chunk=4, max_new_tokens=6)
+    first = read_jsonl(out)
+    assert len(first) == 4
+    with out.open("a") as f:
+        f.write('{"problem_id": "torn')  # a write cut short by the crash
+    sample_candidates(TransformersEngine(model, tok), task, problems, out, n=3, chunk=4, max_new_tokens=6)
+    rows = read_jsonl(out)
+    assert [r["problem_id"] for r in rows] == [p.id for p in problems]  # none lost, none twice
+    assert rows[:4] == first  # what was computed before the crash is kept
+    assert all(len(r["samples"]) == 3 for r in rows)
+
+
+def test_cli_errors_are_one_line(tmp_path):
+    runner = CliRunner()
+    r = runner.invoke(app, ["quickstart", "--task", "last_leter", "--out", str(tmp_path / "x")])
+    assert isinstance(r.exception, GenrmError) and "did you mean 'last_letter'" in str(r.exception)
+    r = runner.invoke(app, ["evaluate", str(tmp_path / "nowhere")])
+    assert isinstance(r.exception, GenrmError) and "missing file" in str(r.exception)
+
+
+def test_bad_files_name_the_problem(micro_run, tmp_path):
+    run, _ = micro_run
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"problem_id": "a", "candidates": []}\nnot json\n')
+    with pytest.raises(GenrmError, match="bad.jsonl:2: malformed JSON"):
+        read_jsonl(bad)
+    from genrm.candidates import load_candidates
+
+    bad.write_text('{"problem_id": "%s", "candidates": []}\n' % run.problems("test")[0].id)
+    with pytest.raises(GenrmError, match="no candidates"):
+        load_candidates(bad, run.problems("test"))
+    with pytest.raises(GenrmError, match="another config"):
+        pipeline.Run.create(run.path, preset_config("micro", seed=5))
