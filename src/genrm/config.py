@@ -40,13 +40,13 @@ class RunConfig:
     )
     n_gen_train: int = field(default=20000, metadata={"help": "problems for generator SFT"})
     n_verifier_train: int = field(
-        default=1500, metadata={"help": "problems whose sampled candidates train the verifiers"}
+        default=1000, metadata={"help": "problems whose sampled candidates train the verifiers"}
     )
     n_test: int = field(default=200, metadata={"help": "test problems"})
     # generator
     model_size: str = field(default="tiny", metadata={"help": "built-in model size: nano, tiny, small, base"})
-    gen_steps: int = field(default=700, metadata={"help": "generator SFT steps"})
-    gen_batch_size: int = field(default=64, metadata={"help": "generator SFT batch size"})
+    gen_steps: int = field(default=1500, metadata={"help": "generator SFT steps"})
+    gen_batch_size: int = field(default=32, metadata={"help": "generator SFT batch size"})
     gen_lr: float = field(default=3e-3, metadata={"help": "generator SFT learning rate"})
     gen_max_seconds: float = field(default=0, metadata={"help": "cap on generator SFT seconds (0: none)"})
     # sampling
@@ -60,7 +60,7 @@ class RunConfig:
         default=1 / 3, metadata={"help": "unified training: solution rows per verification row (0 disables)"}
     )
     ver_steps: int = field(default=500, metadata={"help": "training steps per verifier"})
-    ver_batch_size: int = field(default=64, metadata={"help": "verifier training batch size"})
+    ver_batch_size: int = field(default=32, metadata={"help": "verifier training batch size"})
     ver_lr: float = field(default=1e-3, metadata={"help": "verifier learning rate"})
     ver_max_seconds: float = field(default=0, metadata={"help": "cap on each verifier's training seconds (0: none)"})
     k_votes: int = field(default=4, metadata={"help": "K: rationales sampled per candidate by GenRM-CoT and the judge"})
@@ -122,10 +122,12 @@ PRESETS: dict[str, dict] = {
     "cpu": {},
     "micro": dict(  # seconds: the test suite's end-to-end run
         model_size="nano",
-        n_gen_train=200,
-        n_verifier_train=12,
+        train_words="1",
+        test_words="1",
+        n_gen_train=2000,
+        n_verifier_train=24,
         n_test=6,
-        gen_steps=6,
+        gen_steps=200,
         ver_steps=4,
         n_candidates=4,
         k_votes=2,
@@ -134,20 +136,22 @@ PRESETS: dict[str, dict] = {
         max_new_tokens=40,
         cot_max_new_tokens=60,
     ),
-    "gpu": dict(  # one H100/H200: a bigger model, more data, more steps
+    "gpu": dict(  # one H100/H200, about 8 minutes: a bigger model, more data, more steps, N=32, K=8
         model_size="base",
         n_gen_train=100000,
-        n_verifier_train=4000,
-        n_test=500,
+        n_verifier_train=3000,
+        n_test=300,
         gen_steps=3000,
-        gen_batch_size=256,
+        gen_batch_size=128,
         gen_lr=1e-3,
-        ver_steps=2000,
-        ver_batch_size=256,
+        gen_max_seconds=100,
+        ver_steps=1500,
+        ver_batch_size=128,
         ver_lr=5e-4,
+        ver_max_seconds=60,
         n_candidates=32,
         k_votes=8,
-        batch_size=1024,
+        batch_size=2048,
     ),
 }
 

@@ -6,6 +6,7 @@ subset of n of them is drawn (an unbiased estimate over subsets, as pass@k in Ch
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections import defaultdict
 from math import comb
@@ -61,19 +62,24 @@ def vote_at_n(
     weights: Sequence[float] | None = None,
     samples: int = 200,
     seed: int = 0,
+    exact_max: int = 2000,
 ) -> float:
     """Self-consistency (weights None) or weighted self-consistency over random n-subsets.
 
-    Exact when n == N; otherwise the mean over `samples` random subsets (unbiased).
+    Exact (every subset) when there are at most `exact_max` subsets; otherwise the mean over
+    `samples` random subsets (unbiased).
     """
     N = len(answers)
     if n > N:
         raise ValueError(f"n={n} exceeds the {N} candidates")
     w = list(weights) if weights is not None else [1.0] * N
-    if n == N:
-        return _vote(answers, correct, w)
-    rng = random.Random(seed)
     idx = list(range(N))
+    if comb(N, n) <= exact_max:
+        subsets = list(itertools.combinations(idx, n))
+        return sum(_vote([answers[i] for i in s], [correct[i] for i in s], [w[i] for i in s]) for s in subsets) / len(
+            subsets
+        )
+    rng = random.Random(seed)
     acc = 0.0
     for _ in range(samples):
         sub = rng.sample(idx, n)

@@ -182,6 +182,7 @@ def train_verifier(run: Run, kind: str) -> dict:
         if c.verifier_init == "generator":
             model = AutoModelForSequenceClassification.from_pretrained(
                 str(gen_dir),
+                dtype=torch.float32,  # train in fp32 weights (bf16 autocast does the speed)
                 num_labels=1,
                 problem_type="multi_label_classification",
                 attn_implementation="eager" if not torch.cuda.is_available() else "sdpa",
@@ -204,7 +205,7 @@ def train_verifier(run: Run, kind: str) -> dict:
             what="ORM",
         )
     if c.verifier_init == "generator":
-        model, tok = load_model(gen_dir)
+        model, tok = load_model(gen_dir, dtype=torch.float32)
         model.train()
     else:
         model, tok = build_tiny_model(c.model_size, seed=c.seed + 1)

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import asdict, dataclass, field
@@ -101,6 +102,13 @@ def _run(model, tokenizer, data: list[dict], cfg: TrainConfig, out_dir: Path, la
         raise ValueError(f"no training rows for {what}; build the training data first")
     hf_logging.set_verbosity_error()
     cuda = torch.cuda.is_available()
+    # length-grouped batches keep padding small; the option's name changed across versions
+    names = {f.name for f in dataclasses.fields(TrainingArguments)}
+    grouping = (
+        {"train_sampling_strategy": "group_by_length"}
+        if "train_sampling_strategy" in names
+        else {"group_by_length": True}
+    )
     args = TrainingArguments(
         output_dir=str(out_dir / "_trainer"),
         max_steps=cfg.max_steps,
@@ -116,7 +124,7 @@ def _run(model, tokenizer, data: list[dict], cfg: TrainConfig, out_dir: Path, la
         save_strategy="no",
         report_to=[],
         disable_tqdm=True,
-        train_sampling_strategy="group_by_length",
+        **grouping,
         dataloader_num_workers=0,
         seed=cfg.seed,
     )
