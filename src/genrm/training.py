@@ -34,8 +34,11 @@ class TrainConfig:
     batch_size: int = field(default=32, metadata={"help": "sequences per device per step"})
     grad_accum: int = field(default=1, metadata={"help": "gradient accumulation steps"})
     # optimiser
-    lr: float = field(default=1e-3, metadata={"help": "peak learning rate (cosine decay, linear warm-up)"})
+    lr: float = field(default=1e-3, metadata={"help": "peak learning rate (linear warm-up, constant, cosine decay)"})
     warmup_ratio: float = field(default=0.05, metadata={"help": "fraction of steps for linear warm-up"})
+    decay_ratio: float = field(
+        default=0.3, metadata={"help": "fraction of steps for the final cosine decay (warmup-stable-decay)"}
+    )
     weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay"})
     # runtime
     bf16: bool = field(default=True, metadata={"help": "bf16 autocast where the hardware supports it"})
@@ -115,7 +118,8 @@ def _run(model, tokenizer, data: list[dict], cfg: TrainConfig, out_dir: Path, la
         per_device_train_batch_size=cfg.batch_size,
         gradient_accumulation_steps=cfg.grad_accum,
         learning_rate=cfg.lr,
-        lr_scheduler_type="cosine",
+        lr_scheduler_type="warmup_stable_decay",  # a high LR until the end: tiny models learn copying late
+        lr_scheduler_kwargs={"num_decay_steps": max(1, int(cfg.decay_ratio * cfg.max_steps))},
         warmup_steps=max(1, math.ceil(cfg.warmup_ratio * cfg.max_steps)),
         weight_decay=cfg.weight_decay,
         bf16=cfg.bf16 and (cuda or cpu_has_bf16()),
