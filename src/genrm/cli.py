@@ -159,3 +159,6 @@ def main() -> None:
     except GenrmError as e:
         console.print(f"[red]error:[/] {e}", markup=True, highlight=False)
         sys.exit(2)
+    except KeyboardInterrupt:
+        console.print("interrupted: finished stages and rows are kept; run the same command again to resume")
+        sys.exit(130)

@@ -42,13 +42,20 @@ class RunConfig:
     n_verifier_train: int = field(
         default=1000, metadata={"help": "problems whose sampled candidates train the verifiers"}
     )
-    n_test: int = field(default=200, metadata={"help": "test problems"})
+    n_test: int = field(default=100, metadata={"help": "test problems"})
     # generator
     model_size: str = field(default="tiny", metadata={"help": "built-in model size: nano, tiny, small, base"})
-    gen_steps: int = field(default=1500, metadata={"help": "generator SFT steps"})
+    gen_steps: int = field(default=3000, metadata={"help": "generator SFT steps (upper bound)"})
     gen_batch_size: int = field(default=32, metadata={"help": "generator SFT batch size"})
     gen_lr: float = field(default=3e-3, metadata={"help": "generator SFT learning rate"})
     gen_max_seconds: float = field(default=0, metadata={"help": "cap on generator SFT seconds (0: none)"})
+    gen_stop_accuracy: float = field(
+        default=0.4,
+        metadata={
+            "help": "stop generator SFT once sampled accuracy on held-out training problems reaches this (0: off)"
+        },
+    )
+    gen_eval_every: int = field(default=100, metadata={"help": "steps between those accuracy checks"})
     # sampling
     n_candidates: int = field(default=16, metadata={"help": "N: candidates sampled per problem"})
     temperature: float = field(default=1.0, metadata={"help": "sampling temperature of candidates"})
@@ -59,13 +66,13 @@ class RunConfig:
     unified_lambda: float = field(
         default=1 / 3, metadata={"help": "unified training: solution rows per verification row (0 disables)"}
     )
-    ver_steps: int = field(default=500, metadata={"help": "training steps per verifier"})
+    ver_steps: int = field(default=400, metadata={"help": "training steps per verifier"})
     ver_batch_size: int = field(default=32, metadata={"help": "verifier training batch size"})
     ver_lr: float = field(default=1e-3, metadata={"help": "verifier learning rate"})
     ver_max_seconds: float = field(default=0, metadata={"help": "cap on each verifier's training seconds (0: none)"})
     k_votes: int = field(default=4, metadata={"help": "K: rationales sampled per candidate by GenRM-CoT and the judge"})
     cot_temperature: float = field(default=1.0, metadata={"help": "temperature of sampled rationales"})
-    cot_max_new_tokens: int = field(default=128, metadata={"help": "token cap of a sampled rationale"})
+    cot_max_new_tokens: int = field(default=96, metadata={"help": "token cap of a sampled rationale"})
     # runtime
     seed: int = field(default=0, metadata={"help": "random seed of every stage"})
     threads: int = field(default=0, metadata={"help": "torch CPU threads (0: all cores)"})

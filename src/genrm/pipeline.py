@@ -30,12 +30,13 @@ from .model import build_tiny_model, load_model
 from .progress import console
 from .report import markdown_table, plot
 from .tasks import get_task
-from .training import train_lm, train_orm
+from .training import StopAtAccuracy, train_lm, train_orm
 from .types import Problem
 from .verifier_data import build_verifier_rows
 from .verifiers import CoTVerifier, GenRMVerifier, ORMVerifier
 
-SPLITS = ("gen_train", "verifier_train", "test")
+SPLITS = ("gen_train", "gen_dev", "verifier_train", "test")
+N_DEV = 128  # held-out training-distribution problems for the generator's stopping check
 
 
 class Run:
@@ -90,19 +91,21 @@ class Run:
 
 # ---------------------------------------------------------------------------- stages
 def make_problems(run: Run) -> dict:
-    """Disjoint generator-training, verifier-training and test problems (seeded)."""
+    """Disjoint problem sets (seeded): test first, then verifier training, generator dev and training.
+
+    No question appears in two sets; the generator's dev set (its stopping check) is drawn from the
+    training distribution, never from the test set.
+    """
     c, task = run.config, run.task
     train_w, test_w = parse_counts(c.train_words), parse_counts(c.test_words)
-    test = task.make_problems(c.n_test, test_w, seed=c.seed * 3 + 2)
-    held = {p.question for p in test}
-    ver = [
-        p for p in task.make_problems(c.n_verifier_train * 2, train_w, seed=c.seed * 3 + 1) if p.question not in held
-    ]
-    ver = _unique(ver)[: c.n_verifier_train]
-    held |= {p.question for p in ver}
-    gen = [p for p in task.make_problems(c.n_gen_train, train_w, seed=c.seed * 3) if p.question not in held]
+    plan = [("test", c.n_test, test_w), ("verifier_train", c.n_verifier_train, train_w)]
+    plan += [("gen_dev", N_DEV, train_w), ("gen_train", c.n_gen_train, train_w)]
+    held: set[str] = set()
     counts = {}
-    for split, ps in zip(SPLITS, (gen, ver, _unique(test))):
+    for i, (split, n, words) in enumerate(plan):
+        drawn = task.make_problems(n * 2 if split != "gen_train" else n, words, seed=c.seed * 7 + i)
+        ps = _unique([p for p in drawn if p.question not in held])[:n]
+        held |= {p.question for p in ps}
         counts[split] = write_jsonl(run.file("problems", f"{split}.jsonl"), (p.to_dict() for p in ps))
     return counts
 
@@ -121,6 +124,10 @@ def train_generator(run: Run) -> dict:
     c, task = run.config, run.task
     problems = run.problems("gen_train")
     model, tok = build_tiny_model(c.model_size, seed=c.seed)
+    callbacks = []
+    if c.gen_stop_accuracy > 0:
+        dev = run.problems("gen_dev")
+        callbacks.append(StopAtAccuracy(task, dev, tok, c.gen_stop_accuracy, c.gen_eval_every, c.max_new_tokens))
     return train_lm(
         model,
         tok,
@@ -129,6 +136,7 @@ def train_generator(run: Run) -> dict:
         c.gen_train_config(),
         run.file("models", "generator"),
         what="generator",
+        callbacks=callbacks,
     )
 
 
@@ -256,7 +264,9 @@ def score(run: Run, method: str, split: str = "test", chunk: int = 32) -> int:
         for i in range(0, len(todo), chunk):
             part = todo[i : i + chunk]
             items = [(run.task.prompt(p), cd.text) for p in part for cd in cands[p.id]]
-            results = verifier.score(items)
+            unique = list(dict.fromkeys(items))  # identical candidates are scored once
+            scored = dict(zip(unique, verifier.score(unique)))
+            results = [scored[it] for it in items]
             k = 0
             for p in part:
                 rs = results[k : k + len(cands[p.id])]

@@ -100,7 +100,41 @@ def tokenize_prompt_completion(tokenizer, prompts: Sequence[str], completions: S
     return rows
 
 
-def _run(model, tokenizer, data: list[dict], cfg: TrainConfig, out_dir: Path, label_pad, what: str) -> dict:
+class StopAtAccuracy(TrainerCallback):
+    """Every `every` steps, sample one solution per dev problem; stop once accuracy >= `target`.
+
+    A generator for Best-of-N should be neither hopeless nor saturated: the GenRM paper's
+    algorithmic-task generators are weak. Stopping at a sampled accuracy on held-out training-
+    distribution problems (never the test set) gives that regime on any hardware and seed.
+    """
+
+    def __init__(self, task, problems, tokenizer, target: float, every: int = 100, max_new_tokens: int = 64):
+        self.task, self.problems, self.tokenizer = task, problems, tokenizer
+        self.target, self.every, self.max_new_tokens = target, every, max_new_tokens
+        self.history: list[tuple[int, float]] = []
+
+    def on_step_end(self, args, state, control, model=None, **kw):
+        if state.global_step % self.every or model is None:
+            return
+        from .engine import TransformersEngine
+
+        engine = TransformersEngine(getattr(model, "module", model), self.tokenizer)
+        outs = engine.generate(
+            [self.task.prompt(p) for p in self.problems],
+            n=1,
+            max_new_tokens=self.max_new_tokens,
+            seed=state.global_step,
+        )
+        model.train()
+        acc = sum(self.task.is_correct(p, o[0]) for p, o in zip(self.problems, outs)) / len(self.problems)
+        self.history.append((state.global_step, acc))
+        if acc >= self.target:
+            control.should_training_stop = True
+
+
+def _run(
+    model, tokenizer, data: list[dict], cfg: TrainConfig, out_dir: Path, label_pad, what: str, callbacks=()
+) -> dict:
     if not data:
         raise ValueError(f"no training rows for {what}; build the training data first")
     hf_logging.set_verbosity_error()
@@ -140,7 +174,7 @@ def _run(model, tokenizer, data: list[dict], cfg: TrainConfig, out_dir: Path, la
             args=args,
             train_dataset=data,
             data_collator=_pad_collate(tokenizer.pad_token_id, label_pad),
-            callbacks=[monitor],
+            callbacks=[monitor, *callbacks],
         )
         trainer.remove_callback(PrinterCallback)  # our progress bar shows the loss
         state = trainer.train()
@@ -161,14 +195,17 @@ def _run(model, tokenizer, data: list[dict], cfg: TrainConfig, out_dir: Path, la
         "losses": monitor.losses,
         "rows": len(data),
     }
+    for cb in callbacks:
+        if isinstance(cb, StopAtAccuracy):
+            log["dev_accuracy"] = cb.history
     write_json(out_dir / "train_log.json", log)
     return log
 
 
-def train_lm(model, tokenizer, prompts, completions, cfg: TrainConfig, out_dir, what="lm") -> dict:
+def train_lm(model, tokenizer, prompts, completions, cfg: TrainConfig, out_dir, what="lm", callbacks=()) -> dict:
     """Next-token SFT on prompt-completion pairs; saves an HF folder in `out_dir`."""
     data = tokenize_prompt_completion(tokenizer, prompts, completions)
-    return _run(model, tokenizer, data, cfg, Path(out_dir), label_pad=-100, what=what)
+    return _run(model, tokenizer, data, cfg, Path(out_dir), label_pad=-100, what=what, callbacks=callbacks)
 
 
 def train_orm(model, tokenizer, texts, labels, cfg: TrainConfig, out_dir, what="orm") -> dict:
