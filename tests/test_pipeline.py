@@ -116,3 +116,19 @@ def test_bad_files_name_the_problem(micro_run, tmp_path):
         load_candidates(bad, run.problems("test"))
     with pytest.raises(GenrmError, match="another config"):
         pipeline.Run.create(run.path, preset_config("micro", seed=5))
+
+
+def test_oracle_rationales_match_labels_of_sampled_candidates(micro_run):
+    """On candidates a model really sampled (mostly wrong), every rationale's verdict is the label."""
+    run, _ = micro_run
+    cands = read_jsonl(run.file("candidates", "verifier_train.jsonl"))
+    problems = {p.id: p for p in run.problems("verifier_train")}
+    seen = 0
+    for row in cands:
+        for c in row["candidates"]:
+            rationale = run.task.oracle_rationale(problems[row["problem_id"]], c["text"])
+            assert rationale.endswith(" Yes" if c["correct"] else " No")
+            seen += 1
+    assert seen == run.config.n_verifier_train * run.config.n_candidates
+    cot_rows = [r for r in read_jsonl(run.file("verifier_data", "genrm_cot.jsonl")) if "label" in r]
+    assert all(r["completion"].endswith(" Yes" if r["label"] else " No") for r in cot_rows)

@@ -56,5 +56,7 @@ def test_generator_stops_at_target_accuracy(nano, tmp_path):
     task = get_task("last_letter")
     prompts, completions = _rows()
     stop = StopAtAccuracy(task, task.make_problems(4, [1], seed=9), tok, target=0.0, every=5, max_new_tokens=8)
-    log = train_lm(model, tok, prompts, completions, TrainConfig(max_steps=30, batch_size=8), tmp_path, callbacks=[stop])
+    log = train_lm(
+        model, tok, prompts, completions, TrainConfig(max_steps=30, batch_size=8), tmp_path, callbacks=[stop]
+    )
     assert log["steps"] == 5 and log["dev_accuracy"] == stop.history and stop.history[0][0] == 5

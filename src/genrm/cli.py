@@ -49,7 +49,7 @@ def with_config_options(fn):
 
 def _finish(run: pipeline.Run) -> None:
     md = run.file("results.md").read_text()
-    console.print(md, markup=False, highlight=False)
+    console.print(md, markup=False, highlight=False, soft_wrap=True)
     console.print(f"results: {run.file('results.json')}\ntable:   {run.file('results.md')}")
     for png in ("best_of_n.png", "best_of_n_vs_k.png"):
         if run.file(png).exists():

@@ -143,11 +143,11 @@ PRESETS: dict[str, dict] = {
         max_new_tokens=40,
         cot_max_new_tokens=60,
     ),
-    "gpu": dict(  # one H100/H200, about 8 minutes: a bigger model, more data, more steps, N=32, K=8
+    "gpu": dict(  # one H100/H200: a bigger model, more data, more steps, N=32, K=8
         model_size="base",
         n_gen_train=100000,
         n_verifier_train=3000,
-        n_test=300,
+        n_test=250,
         gen_steps=3000,
         gen_batch_size=128,
         gen_lr=1e-3,

@@ -43,9 +43,12 @@ def evaluate(
         s = {p.id: [r["score"] for r in sc[p.id][:N]] for p in problems}
         flat_s = [x for p in problems for x in s[p.id]]
         flat_y = [y for p in problems for y in corr[p.id]]
+        within = [auroc(s[p.id], corr[p.id]) for p in problems]
         extra = {
             "verifier_accuracy": _mean([(x >= 0.5) == y for x, y in zip(flat_s, flat_y)]),
             "auroc": auroc(flat_s, flat_y),
+            # what Best-of-N needs: ranking *within* a problem (mean over problems with both classes)
+            "auroc_within_problem": _mean([a for a in within if a is not None]),
         }
         votes = {p.id: [r.get("votes") or [] for r in sc[p.id][:N]] for p in problems}
         K = min((len(v) for p in problems for v in votes[p.id]), default=0)

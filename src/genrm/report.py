@@ -7,22 +7,14 @@ from pathlib import Path
 
 def markdown_table(results: dict, title: str = "") -> str:
     grid = results["n_grid"]
-    head = "| method | " + " | ".join(f"N={n}" for n in grid) + " | 95% CI at N | verifier acc | AUROC |"
-    lines = [f"### {title}" if title else "", "", head, "|" + "---|" * (len(grid) + 4)]
+    head = "| method | " + " | ".join(f"N={n}" for n in grid) + " | 95% CI at N | verifier acc | AUROC | AUROC within |"
+    lines = [f"### {title}" if title else "", "", head, "|" + "---|" * (len(grid) + 5)]
     for name, m in results["methods"].items():
         cells = [f"{m['best_of_n'][str(n)]:.3f}" for n in grid]
         lo, hi = m["ci95_at_N"]
-        acc = m.get("verifier_accuracy")
-        au = m.get("auroc")
-        lines.append(
-            f"| {name} | "
-            + " | ".join(cells)
-            + f" | {lo:.3f}-{hi:.3f} | "
-            + (f"{acc:.3f}" if acc is not None else "")
-            + " | "
-            + (f"{au:.3f}" if au is not None else "")
-            + " |"
-        )
+        extra = [m.get(k) for k in ("verifier_accuracy", "auroc", "auroc_within_problem")]
+        extra_cells = " | ".join(f"{v:.3f}" if isinstance(v, float) else "" for v in extra)
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {lo:.3f}-{hi:.3f} | {extra_cells} |")
     ks = {n: m["best_of_N_vs_k"] for n, m in results["methods"].items() if "best_of_N_vs_k" in m}
     for name, curve in ks.items():
         lines += [

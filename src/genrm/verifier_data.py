@@ -58,7 +58,7 @@ def build_verifier_rows(
         rows["genrm"].append(
             {"prompt": fmt.direct_prompt(sp, c.text), "completion": fmt.verdict(c.correct), "label": bool(c.correct)}
         )
-        rationale = task.oracle_rationale(p, c.text, fmt.decision) if hasattr(task, "oracle_rationale") else None
+        rationale = task.oracle_rationale(p, c.text, fmt.decision)
         rows["genrm_cot"].append(
             {"prompt": fmt.cot_prompt(sp, c.text), "completion": rationale, "label": bool(c.correct)}
         )
