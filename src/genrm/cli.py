@@ -157,7 +157,7 @@ def main() -> None:
     try:
         app()
     except GenrmError as e:
-        console.print(f"[red]error:[/] {e}", markup=True, highlight=False)
+        console.print(f"[red]error:[/] {e}", markup=True, highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         console.print("interrupted: finished stages and rows are kept; run the same command again to resume")

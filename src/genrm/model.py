@@ -116,6 +116,8 @@ def load_model(path: str | Path, kind: str = "causal", device: str | None = None
     if dtype is None:
         dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
     cls = AutoModelForSequenceClassification if kind == "orm" else AutoModelForCausalLM
+    if kind not in ("orm", "causal"):
+        raise GenrmError(f"unknown model kind '{kind}': use 'causal' or 'orm'")
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(path))
         model = cls.from_pretrained(str(path), dtype=dtype, attn_implementation=_attention(device))

@@ -18,9 +18,10 @@ import time
 from pathlib import Path
 
 import torch
+from transformers.utils import logging as hf_logging
 
 from .candidates import label_candidates, load_candidates, sample_candidates
-from .config import RunConfig, parse_counts
+from .config import METHODS, RunConfig, parse_counts
 from .engine import TransformersEngine
 from .errors import GenrmError
 from .evaluate import evaluate
@@ -188,6 +189,7 @@ def train_verifier(run: Run, kind: str) -> dict:
     out = run.file("models", kind)
     if kind == "orm":
         if c.verifier_init == "generator":
+            hf_logging.set_verbosity_error()  # the new scalar head is reported as "missing": expected
             model = AutoModelForSequenceClassification.from_pretrained(
                 str(gen_dir),
                 dtype=torch.float32,  # train in fp32 weights (bf16 autocast does the speed)
@@ -247,6 +249,8 @@ def make_verifier(run: Run, method: str):
 
 def score(run: Run, method: str, split: str = "test", chunk: int = 32) -> int:
     """Score every candidate of `split` with `method`; resumes per problem."""
+    if method not in METHODS:
+        raise GenrmError(f"unknown method '{method}': use one of {', '.join(METHODS)}")
     problems = run.problems(split)
     cands = load_candidates(run.file("candidates", f"{split}.jsonl"), problems)
     out = run.file("scores", f"{method}.jsonl")

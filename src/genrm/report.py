@@ -24,45 +24,53 @@ def markdown_table(results: dict, title: str = "") -> str:
     return "\n".join(lines).strip() + "\n"
 
 
-def plot(results: dict, out_dir: Path, title: str = "") -> list[Path]:
+def _line_plot(path: Path, curves: dict[str, tuple[list[int], list[float], str]], xlabel, ylabel, title) -> Path:
+    """One log2-x line plot: `curves[name] = (xs, ys, linestyle)`."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    paths = []
-    grid = results["n_grid"]
     fig, ax = plt.subplots(figsize=(6, 4))
-    for name, m in results["methods"].items():
-        if name.startswith("weighted SC"):
-            continue
-        style = "--" if name in ("pass@1", "pass@N (oracle)") else "-"
-        ax.plot(grid, [m["best_of_n"][str(n)] for n in grid], style, marker="o", label=name)
+    for name, (xs, ys, style) in curves.items():
+        ax.plot(xs, ys, style, marker="o", label=name)
+    xs = sorted({x for c in curves.values() for x in c[0]})
     ax.set_xscale("log", base=2)
-    ax.set_xticks(grid, [str(n) for n in grid])
-    ax.set_xlabel("N (candidates per problem)")
-    ax.set_ylabel("accuracy")
-    ax.set_title(f"Best-of-N {title}".strip())
+    ax.set_xticks(xs, [str(x) for x in xs])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    paths.append(out_dir / "best_of_n.png")
-    fig.savefig(paths[-1], dpi=120)
+    fig.savefig(path, dpi=120)
     plt.close(fig)
+    return path
+
+
+def plot(results: dict, out_dir: Path, title: str = "") -> list[Path]:
+    """best_of_n.png (accuracy vs N per method) and, with K-vote verifiers, best_of_n_vs_k.png."""
+    grid = results["n_grid"]
+    methods = {n: m for n, m in results["methods"].items() if not n.startswith("weighted SC")}
+    curves = {
+        name: (grid, [m["best_of_n"][str(n)] for n in grid], "--" if name in ("pass@1", "pass@N (oracle)") else "-")
+        for name, m in methods.items()
+    }
+    paths = [
+        _line_plot(
+            out_dir / "best_of_n.png", curves, "N (candidates per problem)", "accuracy", f"Best-of-N {title}".strip()
+        )
+    ]
     ks = {n: m["best_of_N_vs_k"] for n, m in results["methods"].items() if "best_of_N_vs_k" in m}
     if ks:
-        fig, ax = plt.subplots(figsize=(6, 4))
-        for name, curve in ks.items():
-            xs = [int(k) for k in curve]
-            ax.plot(xs, list(curve.values()), marker="o", label=name)
-        ax.set_xscale("log", base=2)
-        ax.set_xlabel("K (rationales averaged per candidate)")
-        ax.set_ylabel(f"Best-of-{results['N']} accuracy")
-        ax.set_title(f"Best-of-N vs K {title}".strip())
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-        fig.tight_layout()
-        paths.append(out_dir / "best_of_n_vs_k.png")
-        fig.savefig(paths[-1], dpi=120)
-        plt.close(fig)
+        curves = {name: ([int(k) for k in c], list(c.values()), "-") for name, c in ks.items()}
+        paths.append(
+            _line_plot(
+                out_dir / "best_of_n_vs_k.png",
+                curves,
+                "K (rationales averaged per candidate)",
+                f"Best-of-{results['N']} accuracy",
+                f"Best-of-N vs K {title}".strip(),
+            )
+        )
     return paths
