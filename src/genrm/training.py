@@ -178,6 +178,8 @@ def _run(
         )
         trainer.remove_callback(PrinterCallback)  # our progress bar shows the loss
         state = trainer.train()
+        done = trainer.state.global_step
+        bar.update(tid, total=done, completed=done)  # stopped early (time cap, target accuracy): say so
     seconds = time.time() - start
     steps = trainer.state.global_step
     tokens = sum(len(r["input_ids"]) for r in data) * steps * cfg.batch_size * cfg.grad_accum / len(data)
