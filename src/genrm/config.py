@@ -94,21 +94,13 @@ class RunConfig:
     def method_list(self) -> list[str]:
         return [m.strip() for m in self.methods.split(",") if m.strip()]
 
-    def gen_train_config(self) -> TrainConfig:
+    def train_config(self, prefix: str) -> TrainConfig:
+        """The generator's (`prefix="gen"`) or each verifier's (`prefix="ver"`) optimisation settings."""
         return TrainConfig(
-            max_steps=self.gen_steps,
-            batch_size=self.gen_batch_size,
-            lr=self.gen_lr,
-            max_seconds=self.gen_max_seconds,
-            seed=self.seed,
-        )
-
-    def ver_train_config(self) -> TrainConfig:
-        return TrainConfig(
-            max_steps=self.ver_steps,
-            batch_size=self.ver_batch_size,
-            lr=self.ver_lr,
-            max_seconds=self.ver_max_seconds,
+            max_steps=getattr(self, f"{prefix}_steps"),
+            batch_size=getattr(self, f"{prefix}_batch_size"),
+            lr=getattr(self, f"{prefix}_lr"),
+            max_seconds=getattr(self, f"{prefix}_max_seconds"),
             seed=self.seed,
         )
 

@@ -134,7 +134,7 @@ def train_generator(run: Run) -> dict:
         tok,
         [task.prompt(p) for p in problems],
         [task.reference_solution(p) for p in problems],
-        c.gen_train_config(),
+        c.train_config("gen"),
         run.file("models", "generator"),
         what="generator",
         callbacks=callbacks,
@@ -210,7 +210,7 @@ def train_verifier(run: Run, kind: str) -> dict:
             tok,
             [r["prompt"] + r["completion"] for r in rows],
             [r["label"] for r in rows],
-            c.ver_train_config(),
+            c.train_config("ver"),
             out,
             what="ORM",
         )
@@ -224,7 +224,7 @@ def train_verifier(run: Run, kind: str) -> dict:
         tok,
         [r["prompt"] for r in rows],
         [r["completion"] for r in rows],
-        c.ver_train_config(),
+        c.train_config("ver"),
         out,
         what="GenRM-CoT" if kind == "genrm_cot" else "GenRM",
     )
