@@ -313,27 +313,22 @@ def evaluate_run(run: Run) -> dict:
 
 
 def _stage_logs(run: Run) -> dict:
+    """Training logs, data counts and per-stage wall times, for results.json."""
     logs = {}
     for d in ("generator", "orm", "genrm", "genrm_cot"):
         p = run.file("models", d, "train_log.json")
         if p.exists():
             log = read_json(p)
-            logs[d] = {k: log[k] for k in ("steps", "seconds", "tokens_per_second", "train_loss", "rows")}
-    for name in ("stats.json",):
-        p = run.file("verifier_data", name)
-        if p.exists():
-            logs["verifier_data"] = read_json(p)
+            keys = ("steps", "seconds", "tokens_per_second", "train_loss", "rows", "dev_accuracy")
+            logs[d] = {k: log[k] for k in keys if k in log}
+    if run.file("verifier_data", "stats.json").exists():
+        logs["verifier_data"] = read_json(run.file("verifier_data", "stats.json"))
+    markers = sorted(run.file(".done").glob("*")) if run.file(".done").exists() else []
+    done = {q.name: read_json(q) for q in markers}
     for split in ("verifier_train", "test"):
-        p = run.file(".done", f"label_{split}")
-        if p.exists():
-            logs[f"label_{split}"] = read_json(p)
-    timing = run.file(".done")
-    if timing.exists():
-        logs["stage_seconds"] = {
-            q.name: read_json(q).get("seconds")
-            for q in sorted(timing.iterdir())
-            if read_json(q).get("seconds") is not None
-        }
+        if f"label_{split}" in done:
+            logs[f"label_{split}"] = done[f"label_{split}"]
+    logs["stage_seconds"] = {name: d["seconds"] for name, d in done.items() if "seconds" in d}
     return logs
 
 
