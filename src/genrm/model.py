@@ -105,8 +105,11 @@ def check_model_folder(path: str | Path) -> None:
             raise GenrmError(f"model folder {p} has no weights (*.safetensors/*.bin); re-run the training stage")
 
 
-def load_model(path: str | Path, kind: str = "causal", device: str | None = None, dtype=None):
-    """Load a causal LM (or an ORM's sequence-classification model) and its tokenizer."""
+def load_model(path: str | Path, kind: str = "causal", device: str | None = None, dtype=None, **model_kwargs):
+    """Load a causal LM (or an ORM's sequence-classification model) and its tokenizer.
+
+    `model_kwargs` go to `from_pretrained` (e.g. `num_labels=1` for a new ORM head).
+    """
     from transformers import AutoModelForSequenceClassification
 
     check_model_folder(path)
@@ -115,12 +118,12 @@ def load_model(path: str | Path, kind: str = "causal", device: str | None = None
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     if dtype is None:
         dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
-    cls = AutoModelForSequenceClassification if kind == "orm" else AutoModelForCausalLM
     if kind not in ("orm", "causal"):
         raise GenrmError(f"unknown model kind '{kind}': use 'causal' or 'orm'")
+    cls = AutoModelForSequenceClassification if kind == "orm" else AutoModelForCausalLM
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(path))
-        model = cls.from_pretrained(str(path), dtype=dtype, attn_implementation=_attention(device))
+        model = cls.from_pretrained(str(path), dtype=dtype, attn_implementation=_attention(device), **model_kwargs)
     except OSError as e:
         raise GenrmError(
             f"cannot load model '{path}': {str(e).splitlines()[0]} (give a local folder or a Hub id)"

@@ -179,8 +179,6 @@ def make_verifier_data(run: Run) -> dict:
 
 def train_verifier(run: Run, kind: str) -> dict:
     """ORM (scalar head, BCE) or GenRM / GenRM-CoT (next-token loss on the completion)."""
-    from transformers import AutoModelForSequenceClassification
-
     if kind not in ("orm", "genrm", "genrm_cot"):
         raise GenrmError(f"unknown verifier kind '{kind}': use orm, genrm or genrm_cot")
     c = run.config
@@ -190,14 +188,9 @@ def train_verifier(run: Run, kind: str) -> dict:
     if kind == "orm":
         if c.verifier_init == "generator":
             hf_logging.set_verbosity_error()  # the new scalar head is reported as "missing": expected
-            model = AutoModelForSequenceClassification.from_pretrained(
-                str(gen_dir),
-                dtype=torch.float32,  # train in fp32 weights (bf16 autocast does the speed)
-                num_labels=1,
-                problem_type="multi_label_classification",
-                attn_implementation="eager" if not torch.cuda.is_available() else "sdpa",
+            model, tok = load_model(  # fp32 weights for training (bf16 autocast does the speed)
+                gen_dir, kind="orm", dtype=torch.float32, num_labels=1, problem_type="multi_label_classification"
             )
-            _, tok = load_model(gen_dir)
         else:
             from transformers import LlamaForSequenceClassification
 
