@@ -1,6 +1,6 @@
 import pytest
 
-from genrm.engine import TransformersEngine
+from genrm.engines import TransformersEngine
 from genrm.errors import GenrmError
 from genrm.model import build_tiny_model, char_tokenizer, load_model
 

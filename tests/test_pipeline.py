@@ -9,7 +9,7 @@ from genrm import pipeline
 from genrm.candidates import sample_candidates
 from genrm.cli import app
 from genrm.config import preset_config
-from genrm.engine import TransformersEngine
+from genrm.engines import TransformersEngine
 from genrm.errors import GenrmError
 from genrm.io import read_jsonl
 from genrm.tasks import get_task

@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 
 from .candidates import label_candidates, load_candidates, sample_candidates
 from .config import RunConfig, preset_config
-from .engine import TransformersEngine
+from .engines import TransformersEngine
 from .errors import GenrmError
 from .evaluate import evaluate
 from .formats import VerifyFormat

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .tasks.base import DECISION
+DECISION = "Verification: Is the answer correct (Yes/No)?"
 
 
 @dataclass
@@ -19,6 +19,10 @@ class VerifyFormat:
     decision: str = field(default=DECISION, metadata={"help": "the line a rationale ends with, before Yes/No"})
     yes: str = field(default=" Yes", metadata={"help": "the 'correct' completion of the decision"})
     no: str = field(default=" No", metadata={"help": "the 'incorrect' completion of the decision"})
+    rationale_stop: tuple[str, ...] = field(
+        default=(DECISION,),
+        metadata={"help": "where a sampled rationale is cut before p(Yes) is read ('\\n' for one-line rationales)"},
+    )
 
     def direct_prompt(self, solve_prompt: str, solution: str) -> str:
         return solve_prompt + solution + self.direct
@@ -27,8 +31,12 @@ class VerifyFormat:
         return solve_prompt + solution + self.cot
 
     def decision_prompt(self, cot_prompt: str, rationale_body: str) -> str:
-        """Where p(Yes) is read after a rationale: the rationale's first line, then the decision line."""
-        return cot_prompt + rationale_body + "\n" + self.decision
+        """Where p(Yes) is read after a rationale: the rationale (cut at `rationale_stop`), then the decision line."""
+        return cot_prompt + self.decision_prefix(rationale_body)
+
+    def decision_prefix(self, rationale_body: str) -> str:
+        """The rationale and the decision line: what follows the CoT prompt when p(Yes) is read."""
+        return rationale_body + ("" if rationale_body.endswith("\n") else "\n") + self.decision
 
     def verdict(self, correct: bool) -> str:
         return self.yes if correct else self.no

@@ -22,7 +22,7 @@ from transformers.utils import logging as hf_logging
 
 from .candidates import label_candidates, load_candidates, sample_candidates
 from .config import METHODS, RunConfig, parse_counts
-from .engine import TransformersEngine
+from .engines import TransformersEngine
 from .errors import GenrmError
 from .evaluate import evaluate
 from .formats import VerifyFormat
@@ -50,7 +50,7 @@ class Run:
             raise GenrmError(f"{self.path / 'run.json'} has no 'config'; start the run with `genrm init`")
         self.config = RunConfig.from_dict(header["config"])
         self.task = get_task(self.config.task)
-        self.fmt = VerifyFormat()
+        self.fmt = getattr(self.task, "verify_format", None) or VerifyFormat()
         if self.config.threads:
             torch.set_num_threads(self.config.threads)
 

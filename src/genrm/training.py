@@ -19,7 +19,7 @@ import torch
 from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments
 from transformers.utils import logging as hf_logging
 
-from .engine import cpu_has_bf16
+from .engines import cpu_has_bf16
 from .io import write_json
 from .progress import progress_bar
 
@@ -116,7 +116,7 @@ class StopAtAccuracy(TrainerCallback):
     def on_step_end(self, args, state, control, model=None, **kw):
         if state.global_step % self.every or model is None:
             return
-        from .engine import TransformersEngine
+        from .engines import TransformersEngine
 
         engine = TransformersEngine(getattr(model, "module", model), self.tokenizer)
         outs = engine.generate(

@@ -65,7 +65,25 @@ class Engine(Protocol):
     """A text backend: sample continuations, and give probabilities of chosen next tokens."""
 
     def generate(
-        self, prompts: Sequence[str], n: int, max_new_tokens: int, temperature: float, seed: int
-    ) -> list[list[str]]: ...
+        self,
+        prompts: Sequence[str],
+        n: int,
+        max_new_tokens: int,
+        temperature: float,
+        seed: int,
+        stop: Sequence[str] = (),
+        description: str | None = None,
+        prefixes: Sequence[str] | None = None,
+    ) -> list[list[str]]:
+        """`n` continuations of each prompt (+ its prefix), each cut before the first `stop` string."""
+        ...
 
-    def choice_probs(self, prompts: Sequence[str], choices: Sequence[str]) -> list[list[float]]: ...
+    def choice_probs(
+        self,
+        prompts: Sequence[str],
+        choices: Sequence[str],
+        description: str | None = None,
+        prefixes: Sequence[str] | None = None,
+    ) -> list[list[float]]:
+        """p(choice) as the next token after each prompt (+ its prefix)."""
+        ...

@@ -13,9 +13,10 @@ from typing import Sequence
 
 import torch
 
-from .engine import TransformersEngine, autocast
+from .engines import TransformersEngine, autocast
 from .formats import VerifyFormat
 from .progress import progress_bar
+from .types import Engine
 
 Item = tuple[str, str]  # (solve prompt, solution)
 Result = tuple[float, list[float], list[str]]
@@ -50,7 +51,7 @@ class ORMVerifier:
 
 
 class GenRMVerifier:
-    def __init__(self, engine: TransformersEngine, fmt: VerifyFormat | None = None, normalize: bool = False):
+    def __init__(self, engine: Engine, fmt: VerifyFormat | None = None, normalize: bool = False):
         self.engine, self.fmt, self.normalize = engine, fmt or VerifyFormat(), normalize
 
     def score(self, items: Sequence[Item], description: str | None = None) -> list[Result]:
@@ -62,7 +63,7 @@ class GenRMVerifier:
 class CoTVerifier:
     def __init__(
         self,
-        engine: TransformersEngine,
+        engine: Engine,
         k: int = 4,
         fmt: VerifyFormat | None = None,
         temperature: float = 1.0,
@@ -81,11 +82,12 @@ class CoTVerifier:
             max_new_tokens=self.max_new_tokens,
             temperature=self.temperature,
             seed=self.seed,
-            stop_at_newline=True,
+            stop=self.fmt.rationale_stop,
             description=description and f"{description}: rationales",
         )
-        queries = [self.fmt.decision_prompt(cp, r) for cp, rs in zip(cot_prompts, rationales) for r in rs]
-        probs = self.engine.choice_probs(queries, (self.fmt.yes, self.fmt.no))
+        queries = [cp for cp, rs in zip(cot_prompts, rationales) for _ in rs]
+        prefixes = [self.fmt.decision_prefix(r) for rs in rationales for r in rs]
+        probs = self.engine.choice_probs(queries, (self.fmt.yes, self.fmt.no), prefixes=prefixes)
         out = []
         for i, rs in enumerate(rationales):
             votes = [_yes(py, pn, self.normalize) for py, pn in probs[i * self.k : (i + 1) * self.k]]

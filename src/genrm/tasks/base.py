@@ -22,9 +22,9 @@ from importlib import resources
 from typing import Sequence
 
 from ..errors import GenrmError
+from ..formats import DECISION, VerifyFormat
 from ..types import Problem
 
-DECISION = "Verification: Is the answer correct (Yes/No)?"
 _ANSWER = re.compile(r"Answer:[ \t]*([^\n]*)")
 
 
@@ -41,6 +41,7 @@ class StepTask:
     name = "step_task"
     prompt_template = "Q: {question}\nA:"
     max_extra_steps = 2  # steps beyond the true count the rationale still inspects
+    verify_format = VerifyFormat(rationale_stop=("\n",))  # oracle rationales are one line
 
     def __init__(self, prompt_template: str | None = None, words: Sequence[str] | None = None):
         if prompt_template is not None:

@@ -1,7 +1,7 @@
-"""Engines: interchangeable text backends (sample continuations; next-token probabilities).
+"""The Transformers engine: any Hugging Face causal LM on CPU or GPU.
 
-`TransformersEngine` runs any Hugging Face causal LM on CPU or GPU. Batches are sorted by
-length so that padding stays small; generation uses the KV cache of `model.generate`.
+Batches are sorted by length so that padding stays small; generation uses the KV cache of
+`model.generate`; `choice_probs` runs the LM head only on each row's last position.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from typing import Sequence
 
 import torch
 
-from .progress import progress_bar
+from ..errors import GenrmError
+from ..progress import progress_bar
 
 
 def autocast(device: str):
@@ -28,27 +29,77 @@ def cpu_has_bf16() -> bool:
     return "amx_bf16" in flags or "avx512_bf16" in flags
 
 
+def use_chat_template(tokenizer, setting: str | bool) -> bool:
+    """'auto': use the tokenizer's chat template when it has one; True/'always'; False/'never'."""
+    if setting in (True, "always", "on"):
+        if not getattr(tokenizer, "chat_template", None):
+            raise GenrmError("chat_template is 'always' but the tokenizer has none; use 'auto' or 'never'")
+        return True
+    if setting in (False, "never", "off", None):
+        return False
+    if setting == "auto":
+        return bool(getattr(tokenizer, "chat_template", None))
+    raise GenrmError(f"chat_template '{setting}' is not valid: use auto, always or never")
+
+
+def render(tokenizer, prompts: Sequence[str], prefixes: Sequence[str] | None, chat: bool) -> list[str]:
+    """Prompt texts: each prompt as one user turn of the chat template (when `chat`), then its prefix."""
+    prefixes = prefixes or [""] * len(prompts)
+    if not chat:
+        return [p + x for p, x in zip(prompts, prefixes)]
+    return [
+        tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True) + x
+        for p, x in zip(prompts, prefixes)
+    ]
+
+
+def cut_at_stop(text: str, stop: Sequence[str]) -> str:
+    """`text` up to (not including) the earliest occurrence of any stop string."""
+    cut = min((i for i in (text.find(s) for s in stop if s) if i >= 0), default=len(text))
+    return text[:cut]
+
+
 class TransformersEngine:
     """Any `transformers` causal LM and tokenizer as a genrm engine."""
 
-    def __init__(self, model, tokenizer, batch_size: int = 256, max_batch_tokens: int = 65536):
+    def __init__(
+        self,
+        model,
+        tokenizer,
+        batch_size: int = 256,
+        max_batch_tokens: int = 65536,
+        chat_template: bool = False,
+    ):
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.batch_size = batch_size
         self.max_batch_tokens = max_batch_tokens
+        self.chat_template = chat_template
         self.device = str(next(model.parameters()).device)
-        nl = tokenizer("\n", add_special_tokens=False).input_ids
-        self.newline_id = nl[0] if len(nl) == 1 else None
 
     @classmethod
-    def from_pretrained(cls, path, **kwargs) -> "TransformersEngine":
-        from .model import load_model
+    def from_pretrained(cls, path, chat_template: str | bool = False, load_kwargs: dict | None = None, **kwargs):
+        """Load `path` (folder, Hub id, or LoRA adapter folder); `chat_template` may be 'auto'."""
+        from ..model import load_model
 
-        model, tokenizer = load_model(path)
-        return cls(model, tokenizer, **kwargs)
+        model, tokenizer = load_model(path, **(load_kwargs or {}))
+        return cls(model, tokenizer, chat_template=use_chat_template(tokenizer, chat_template), **kwargs)
 
-    def encode(self, texts: Sequence[str]) -> list[list[int]]:
-        return self.tokenizer(list(texts), add_special_tokens=True).input_ids
+    def encode(self, texts: Sequence[str], prefixes: Sequence[str] | None = None) -> list[list[int]]:
+        """Token ids of prompts (+ the start of the answer, `prefixes`), through the chat template if on."""
+        texts = render(self.tokenizer, texts, prefixes, self.chat_template)
+        return self.tokenizer(texts, add_special_tokens=not self.chat_template).input_ids
+
+    def _stop_ids(self, stop: Sequence[str]) -> tuple[list[int], list[str]]:
+        """Stops that are one token become extra EOS ids (cheap); longer ones go to `stop_strings`."""
+        ids, strings = [], []
+        for s in stop:
+            toks = self.tokenizer(s, add_special_tokens=False).input_ids
+            if len(toks) == 1 and self.tokenizer.decode(toks) == s:
+                ids.append(toks[0])
+            else:
+                strings.append(s)
+        return ids, strings
 
     def _batches(self, lengths: list[int], extra: int = 0):
         """Index batches in length order, capped by items and by padded tokens."""
@@ -82,17 +133,23 @@ class TransformersEngine:
         max_new_tokens: int = 64,
         temperature: float = 1.0,
         seed: int = 0,
-        stop_at_newline: bool = False,
+        stop: Sequence[str] = (),
         description: str | None = None,
+        prefixes: Sequence[str] | None = None,
     ) -> list[list[str]]:
-        """`n` sampled continuations per prompt (greedy when temperature == 0)."""
-        ids = self.encode(prompts)
+        """`n` sampled continuations per prompt (greedy when temperature == 0).
+
+        A continuation ends at EOS, after `max_new_tokens`, or before the first of the `stop`
+        strings (which is not included, as in the OpenAI API and vLLM). `prefixes` (one per prompt)
+        start each answer; the continuation after them is returned.
+        """
+        ids = self.encode(prompts, prefixes)
         flat = [(p, ids[p]) for p in range(len(prompts)) for _ in range(n)]
         out: list[list[str]] = [[] for _ in prompts]
         texts: dict[int, str] = {}
-        eos = [self.tokenizer.eos_token_id]
-        if stop_at_newline and self.newline_id is not None:
-            eos.append(self.newline_id)
+        stop_ids, stop_strings = self._stop_ids(stop)
+        eos = [i for i in [self.tokenizer.eos_token_id, *stop_ids] if i is not None]
+        extra = {"stop_strings": stop_strings, "tokenizer": self.tokenizer} if stop_strings else {}
         torch.manual_seed(seed)
         with progress_bar(description, len(flat)) as (bar, tid):
             for batch in self._batches([len(s) for _, s in flat], extra=max_new_tokens):
@@ -108,11 +165,11 @@ class TransformersEngine:
                         max_new_tokens=max_new_tokens,
                         eos_token_id=eos,
                         pad_token_id=self.tokenizer.pad_token_id,
+                        **extra,
                     )
                 new = gen[:, input_ids.shape[1] :].tolist()
                 for i, toks in zip(batch, new):
-                    text = self.tokenizer.decode(toks, skip_special_tokens=True)
-                    texts[i] = text.split("\n")[0] if stop_at_newline else text
+                    texts[i] = cut_at_stop(self.tokenizer.decode(toks, skip_special_tokens=True), stop)
                 bar.advance(tid, len(batch))
         for i, (p, _) in enumerate(flat):
             out[p].append(texts[i])
@@ -129,10 +186,12 @@ class TransformersEngine:
         return toks[0][:k], [t[k] for t in toks]
 
     @torch.inference_mode()
-    def choice_probs(self, prompts: Sequence[str], choices: Sequence[str] = (" Yes", " No"), description=None):
-        """p(choice) at the decision token after each prompt: one forward pass per batch."""
+    def choice_probs(
+        self, prompts: Sequence[str], choices: Sequence[str] = (" Yes", " No"), description=None, prefixes=None
+    ):
+        """p(choice) at the decision token after each prompt (+ prefix): one forward pass per batch."""
         prefix, targets = self.decision_ids(choices)
-        seqs = [s + prefix for s in self.encode(prompts)]
+        seqs = [s + prefix for s in self.encode(prompts, prefixes)]
         out: list[list[float]] = [[] for _ in prompts]
         with progress_bar(description, len(seqs)) as (bar, tid):
             for batch in self._batches([len(s) for s in seqs]):

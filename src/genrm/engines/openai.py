@@ -1,0 +1,119 @@
+"""Any OpenAI-compatible HTTP server (`/v1/completions` with logprobs) as an engine.
+
+For big teacher or judge models served by vLLM (`vllm serve`), llama.cpp's server, SGLang, TGI
+and the like. Prompts are sent as raw text (the server's completions endpoint; apply a chat
+template to the prompts yourself if the model needs one). Requests run concurrently and are
+retried on connection errors, 429 and 5xx; a server that does not answer fails fast with its URL.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Sequence
+
+import httpx
+
+from ..errors import GenrmError
+from ..progress import progress_bar
+
+
+class OpenAIEngine:
+    def __init__(
+        self,
+        base_url: str,
+        model: str | None = None,
+        api_key: str | None = None,
+        timeout: float = 300.0,
+        concurrency: int = 8,
+        prompts_per_request: int = 16,
+        retries: int = 3,
+        top_logprobs: int = 20,
+    ):
+        self.base_url = base_url.rstrip("/")
+        if not self.base_url.endswith("/v1"):
+            self.base_url += "/v1"
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.client = httpx.Client(timeout=timeout, headers=headers)
+        self.concurrency, self.per_request, self.retries = concurrency, prompts_per_request, retries
+        self.top_logprobs = top_logprobs
+        self.model = model or self._first_model()
+
+    def _post(self, path: str, body: dict | None = None) -> dict:
+        url = f"{self.base_url}{path}"
+        for attempt in range(self.retries + 1):
+            try:
+                r = self.client.post(url, json=body) if body is not None else self.client.get(url)
+            except httpx.TransportError as e:
+                if attempt == self.retries:
+                    raise GenrmError(f"no answer from {url} ({type(e).__name__}: {e}); is the server running?") from e
+            else:
+                if r.status_code == 200:
+                    return r.json()
+                if r.status_code not in (429, 500, 502, 503, 504) or attempt == self.retries:
+                    raise GenrmError(f"{url} answered {r.status_code}: {r.text[:300]}")
+            time.sleep(min(2**attempt, 10))
+        raise AssertionError("unreachable")
+
+    def _first_model(self) -> str:
+        data = self._post("/models").get("data") or []
+        if not data:
+            raise GenrmError(f"{self.base_url}/models lists no model; pass the model name")
+        return data[0]["id"]
+
+    def _map(self, fn, prompts: Sequence[str], description: str | None):
+        """Apply `fn` to chunks of prompts concurrently; results in prompt order."""
+        chunks = [list(range(i, min(i + self.per_request, len(prompts)))) for i in range(0, len(prompts), self.per_request)]
+        out: list = [None] * len(prompts)
+        with progress_bar(description, len(prompts)) as (bar, tid), ThreadPoolExecutor(self.concurrency) as pool:
+            for idx, res in zip(chunks, pool.map(lambda ix: fn([prompts[i] for i in ix]), chunks)):
+                for i, r in zip(idx, res):
+                    out[i] = r
+                bar.advance(tid, len(idx))
+        return out
+
+    def generate(
+        self,
+        prompts: Sequence[str],
+        n: int = 1,
+        max_new_tokens: int = 64,
+        temperature: float = 1.0,
+        seed: int = 0,
+        stop: Sequence[str] = (),
+        description: str | None = None,
+        prefixes: Sequence[str] | None = None,
+    ) -> list[list[str]]:
+        texts = [p + x for p, x in zip(prompts, prefixes or [""] * len(prompts))]
+
+        def call(batch: list[str]) -> list[list[str]]:
+            body = {"model": self.model, "prompt": batch, "n": n, "max_tokens": max_new_tokens}
+            body.update({"temperature": temperature, "seed": seed})
+            if stop:
+                body["stop"] = list(stop)
+            choices = sorted(self._post("/completions", body)["choices"], key=lambda c: c["index"])
+            if len(choices) != len(batch) * n:
+                raise GenrmError(f"{self.base_url} returned {len(choices)} choices for {len(batch)} prompts x n={n}")
+            return [[c["text"] for c in choices[i * n : (i + 1) * n]] for i in range(len(batch))]
+
+        return self._map(call, texts, description)
+
+    def choice_probs(
+        self, prompts: Sequence[str], choices: Sequence[str] = (" Yes", " No"), description=None, prefixes=None
+    ) -> list[list[float]]:
+        """p(choice) from the top log-probabilities of one greedy token (a choice not listed: 0)."""
+        texts = [p + x for p, x in zip(prompts, prefixes or [""] * len(prompts))]
+
+        def call(batch: list[str]) -> list[list[float]]:
+            body = {"model": self.model, "prompt": batch, "max_tokens": 1, "temperature": 0.0}
+            body["logprobs"] = self.top_logprobs
+            res = sorted(self._post("/completions", body)["choices"], key=lambda c: c["index"])
+            out = []
+            for c in res:
+                top = ((c.get("logprobs") or {}).get("top_logprobs") or [None])[0]
+                if top is None:
+                    raise GenrmError(f"{self.base_url} returned no top_logprobs; the server must support `logprobs`")
+                out.append([math.exp(top[ch]) if ch in top else 0.0 for ch in choices])
+            return out
+
+        return self._map(call, texts, description)
