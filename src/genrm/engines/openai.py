@@ -64,7 +64,8 @@ class OpenAIEngine:
 
     def _map(self, fn, prompts: Sequence[str], description: str | None):
         """Apply `fn` to chunks of prompts concurrently; results in prompt order."""
-        chunks = [list(range(i, min(i + self.per_request, len(prompts)))) for i in range(0, len(prompts), self.per_request)]
+        step = self.per_request
+        chunks = [list(range(i, min(i + step, len(prompts)))) for i in range(0, len(prompts), step)]
         out: list = [None] * len(prompts)
         with progress_bar(description, len(prompts)) as (bar, tid), ThreadPoolExecutor(self.concurrency) as pool:
             for idx, res in zip(chunks, pool.map(lambda ix: fn([prompts[i] for i in ix]), chunks)):
