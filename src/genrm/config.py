@@ -33,6 +33,9 @@ class RunConfig:
 
     # task and data
     task: str = field(default="last_letter", metadata={"help": "task name (genrm tasks lists them)"})
+    data: str = field(
+        default="", metadata={"help": "gsm8k/math/jsonl data: a .jsonl file, a folder with train/test.jsonl, a Hub id"}
+    )
     train_words: str = field(default="2-4", metadata={"help": "word counts of training problems, e.g. 2-4"})
     test_words: str = field(
         default="2-4",
@@ -43,6 +46,28 @@ class RunConfig:
         default=1000, metadata={"help": "problems whose sampled candidates train the verifiers"}
     )
     n_test: int = field(default=100, metadata={"help": "test problems"})
+    # models (Hub ids, local folders, .gguf files; engines: vllm:<model>, http://host:port for servers)
+    generator: str = field(
+        default="", metadata={"help": "pretrained generator to sample from (empty: train the built-in tiny model)"}
+    )
+    verifier_base: str = field(
+        default="", metadata={"help": "model the verifiers are fine-tuned from (empty: the generator)"}
+    )
+    judge: str = field(default="", metadata={"help": "model or engine of the LLM-as-a-Judge (empty: the generator)"})
+    teacher: str = field(
+        default="", metadata={"help": "model or engine writing GenRM-CoT training rationales where no oracle exists"}
+    )
+    verifier_data_dir: str = field(
+        default="", metadata={"help": "ready verifier rows ({orm,genrm,genrm_cot}.jsonl) instead of building them"}
+    )
+    test_candidates: str = field(
+        default="", metadata={"help": "folder with problems/ and candidates/test.jsonl to evaluate on, not sampling"}
+    )
+    chat_template: str = field(
+        default="auto", metadata={"help": "chat template for generator/judge/teacher prompts: auto/always/never"}
+    )
+    trust_remote_code: bool = field(default=False, metadata={"help": "allow models that ship their own code"})
+    tensor_parallel_size: int = field(default=1, metadata={"help": "GPUs per vLLM engine (vllm:<model> specs)"})
     # generator
     model_size: str = field(default="tiny", metadata={"help": "built-in model size: nano, tiny, small, base"})
     gen_steps: int = field(default=3000, metadata={"help": "generator SFT steps (upper bound)"})
@@ -70,6 +95,11 @@ class RunConfig:
     ver_batch_size: int = field(default=32, metadata={"help": "verifier training batch size"})
     ver_lr: float = field(default=1e-3, metadata={"help": "verifier learning rate"})
     ver_max_seconds: float = field(default=0, metadata={"help": "cap on each verifier's training seconds (0: none)"})
+    ver_grad_accum: int = field(default=1, metadata={"help": "verifier gradient accumulation steps"})
+    lora_r: int = field(default=0, metadata={"help": "LoRA rank for verifier training (0: full fine-tuning)"})
+    lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha"})
+    max_length: int = field(default=0, metadata={"help": "drop verifier rows longer than this many tokens (0: keep)"})
+    gradient_checkpointing: bool = field(default=False, metadata={"help": "gradient checkpointing in training"})
     k_votes: int = field(default=4, metadata={"help": "K: rationales sampled per candidate by GenRM-CoT and the judge"})
     cot_temperature: float = field(default=1.0, metadata={"help": "temperature of sampled rationales"})
     cot_max_new_tokens: int = field(default=96, metadata={"help": "token cap of a sampled rationale"})
@@ -86,6 +116,8 @@ class RunConfig:
             raise GenrmError(f"unknown method(s) {', '.join(unknown)}: choose from {', '.join(METHODS)}")
         if self.verifier_init not in ("generator", "scratch"):
             raise GenrmError(f"verifier_init '{self.verifier_init}': use 'generator' or 'scratch'")
+        if self.chat_template not in ("auto", "always", "never"):
+            raise GenrmError(f"chat_template '{self.chat_template}': use auto, always or never")
         for name in ("n_gen_train", "n_verifier_train", "n_test", "n_candidates", "k_votes"):
             if getattr(self, name) < 1:
                 raise GenrmError(f"{name}={getattr(self, name)}: must be >= 1")
@@ -96,13 +128,22 @@ class RunConfig:
 
     def train_config(self, prefix: str) -> TrainConfig:
         """The generator's (`prefix="gen"`) or each verifier's (`prefix="ver"`) optimisation settings."""
+        verifier = prefix == "ver"
         return TrainConfig(
             max_steps=getattr(self, f"{prefix}_steps"),
             batch_size=getattr(self, f"{prefix}_batch_size"),
             lr=getattr(self, f"{prefix}_lr"),
             max_seconds=getattr(self, f"{prefix}_max_seconds"),
+            grad_accum=self.ver_grad_accum if verifier else 1,
+            lora_r=self.lora_r if verifier else 0,
+            lora_alpha=self.lora_alpha,
+            max_length=self.max_length if verifier else 0,
+            gradient_checkpointing=self.gradient_checkpointing,
             seed=self.seed,
         )
+
+    def load_kwargs(self) -> dict:
+        return {"trust_remote_code": True} if self.trust_remote_code else {}
 
     def to_dict(self) -> dict:
         return asdict(self)

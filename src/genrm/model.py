@@ -97,38 +97,132 @@ def check_model_folder(path: str | Path) -> None:
     """Fail fast, naming the fix, when a local model folder is missing or incomplete."""
     p = Path(path)
     if p.exists() and not p.is_dir():
-        raise GenrmError(f"model path {p} is a file; give a model folder (config.json + weights)")
+        raise GenrmError(f"model path {p} is a file; give a model folder (config.json + weights) or a .gguf file")
     if p.is_dir():
-        if not (p / "config.json").exists():
+        if (p / "adapter_config.json").exists():
+            if not any(p.glob("adapter_model.*")):
+                raise GenrmError(f"LoRA folder {p} has no adapter_model.* weights; re-run the training stage")
+            return
+        if not (p / "config.json").exists() and not any(p.glob("*.gguf")):
             raise GenrmError(f"model folder {p} has no config.json; point to a saved Hugging Face model folder")
         if not any(p.glob("*.safetensors")) and not any(p.glob("*.bin")) and not any(p.glob("*.gguf")):
-            raise GenrmError(f"model folder {p} has no weights (*.safetensors/*.bin); re-run the training stage")
+            raise GenrmError(f"model folder {p} has no weights (*.safetensors/*.bin/*.gguf); re-run the training stage")
 
 
-def load_model(path: str | Path, kind: str = "causal", device: str | None = None, dtype=None, **model_kwargs):
+LORA_BASE = "genrm_lora.json"  # beside a LoRA adapter: how to load its base model
+
+
+def load_model(
+    path: str | Path,
+    kind: str = "causal",
+    device: str | None = None,
+    dtype=None,
+    trust_remote_code: bool = False,
+    gguf_file: str | None = None,
+    merge_lora: bool = False,
+    **model_kwargs,
+):
     """Load a causal LM (or an ORM's sequence-classification model) and its tokenizer.
 
+    `path` is a local folder, a Hub id, a `.gguf` file (dequantised by Transformers; needs the
+    `gguf` package), or a LoRA adapter folder written by genrm or PEFT (its base is loaded first;
+    `merge_lora` folds the adapter into the weights). Weights load in bf16 on GPU and fp32 on CPU
+    unless `dtype` says otherwise; remote code runs only with `trust_remote_code=True`.
     `model_kwargs` go to `from_pretrained` (e.g. `num_labels=1` for a new ORM head).
     """
     from transformers import AutoModelForSequenceClassification
 
+    path = str(path)
+    if path.endswith(".gguf"):
+        if not Path(path).is_file():
+            raise GenrmError(f"GGUF file {path} does not exist")
+        path, gguf_file = str(Path(path).parent), Path(path).name
+    elif Path(path).is_dir() and gguf_file is None and not (Path(path) / "config.json").exists():
+        ggufs = sorted(Path(path).glob("*.gguf"))
+        gguf_file = ggufs[0].name if ggufs else None
     check_model_folder(path)
-    if not Path(path).exists() and Path(str(path)).is_absolute():
+    if not Path(path).exists() and Path(path).is_absolute():
         raise GenrmError(f"model folder {path} does not exist; train it first or give a Hub id")
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     if dtype is None:
         dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
     if kind not in ("orm", "causal"):
         raise GenrmError(f"unknown model kind '{kind}': use 'causal' or 'orm'")
+    if (Path(path) / "adapter_config.json").exists():
+        return _load_lora(path, kind, device, dtype, trust_remote_code, merge_lora, **model_kwargs)
     cls = AutoModelForSequenceClassification if kind == "orm" else AutoModelForCausalLM
+    extra = {"gguf_file": gguf_file} if gguf_file else {}
+    if gguf_file:
+        _need("gguf", "loading a .gguf file", "gguf")
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(path))
-        model = cls.from_pretrained(str(path), dtype=dtype, attn_implementation=_attention(device), **model_kwargs)
+        tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code, **extra)
+        model = cls.from_pretrained(
+            path,
+            dtype=dtype,
+            attn_implementation=_attention(device),
+            trust_remote_code=trust_remote_code,
+            **extra,
+            **model_kwargs,
+        )
     except OSError as e:
         raise GenrmError(
             f"cannot load model '{path}': {str(e).splitlines()[0]} (give a local folder or a Hub id)"
         ) from e
+    except ValueError as e:
+        if "trust_remote_code" in str(e):
+            raise GenrmError(f"model '{path}' needs its own code: pass --trust-remote-code if you trust it") from e
+        raise
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     model.config.pad_token_id = tokenizer.pad_token_id
+    model.genrm_source = {"path": path, "gguf_file": gguf_file, "trust_remote_code": trust_remote_code}
     return model.to(device).eval(), tokenizer
+
+
+def _load_lora(path, kind, device, dtype, trust_remote_code, merge, **model_kwargs):
+    """A LoRA adapter folder: load its base (as recorded by genrm, else PEFT's record), then the adapter."""
+    import json
+
+    _need("peft", "loading a LoRA adapter", "peft")
+    from peft import PeftModel
+
+    p = Path(path)
+    if (p / LORA_BASE).exists():
+        base = json.loads((p / LORA_BASE).read_text())
+    else:
+        base = {"path": json.loads((p / "adapter_config.json").read_text()).get("base_model_name_or_path")}
+    if not base.get("path"):
+        raise GenrmError(f"LoRA folder {p} does not name its base model; add base_model_name_or_path")
+    model, base_tokenizer = load_model(
+        base["path"],
+        kind=kind,
+        device=device,
+        dtype=dtype,
+        trust_remote_code=base.get("trust_remote_code", trust_remote_code),
+        gguf_file=base.get("gguf_file"),
+        **model_kwargs,
+    )
+    tokenizer = AutoTokenizer.from_pretrained(str(p)) if (p / "tokenizer_config.json").exists() else base_tokenizer
+    model = PeftModel.from_pretrained(model, str(p)).to(device)
+    if merge:
+        model = model.merge_and_unload()
+    model.genrm_source = base
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return model.eval(), tokenizer
+
+
+def merge_lora(adapter: str | Path, out: str | Path, kind: str = "causal") -> Path:
+    """Fold a LoRA adapter into its base weights and save a plain model folder (fp32 on CPU)."""
+    model, tokenizer = load_model(adapter, kind=kind, device="cpu", dtype=torch.float32, merge_lora=True)
+    out = Path(out)
+    model.save_pretrained(str(out))
+    tokenizer.save_pretrained(str(out))
+    return out
+
+
+def _need(module: str, what: str, pip_name: str) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise GenrmError(f"{what} needs the '{module}' package: pip install {pip_name}")

@@ -14,6 +14,7 @@ re-run or resumed from its inputs alone:
 
 from __future__ import annotations
 
+import random
 import time
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from transformers.utils import logging as hf_logging
 
 from .candidates import label_candidates, load_candidates, sample_candidates
 from .config import METHODS, RunConfig, parse_counts
-from .engines import TransformersEngine
+from .engines import make_engine
 from .errors import GenrmError
 from .evaluate import evaluate
 from .formats import VerifyFormat
@@ -30,10 +31,11 @@ from .io import JsonlAppender, environment, iter_jsonl, read_json, read_jsonl, w
 from .model import build_tiny_model, load_model
 from .progress import console
 from .report import markdown_table, plot
-from .tasks import get_task
+from .tasks import DataTask, get_task
+from .teacher import teacher_rationales
 from .training import StopAtAccuracy, train_lm, train_orm
 from .types import Problem
-from .verifier_data import build_verifier_rows
+from .verifier_data import balanced_pairs, build_verifier_rows
 from .verifiers import CoTVerifier, GenRMVerifier, ORMVerifier
 
 SPLITS = ("gen_train", "gen_dev", "verifier_train", "test")
@@ -49,7 +51,7 @@ class Run:
         if "config" not in header:
             raise GenrmError(f"{self.path / 'run.json'} has no 'config'; start the run with `genrm init`")
         self.config = RunConfig.from_dict(header["config"])
-        self.task = get_task(self.config.task)
+        self.task = get_task(self.config.task, data=self.config.data or None)
         self.fmt = getattr(self.task, "verify_format", None) or VerifyFormat()
         if self.config.threads:
             torch.set_num_threads(self.config.threads)
@@ -58,7 +60,7 @@ class Run:
     def create(cls, path: str | Path, config: RunConfig, resume: bool = True) -> "Run":
         """Start a run folder, or resume one whose config matches."""
         path = Path(path)
-        get_task(config.task)  # fail fast on a bad task name
+        get_task(config.task, data=config.data or None)  # fail fast on a bad task name
         header_path = path / "run.json"
         if header_path.exists():
             old = read_json(header_path).get("config")
@@ -98,6 +100,10 @@ def make_problems(run: Run) -> dict:
     training distribution, never from the test set.
     """
     c, task = run.config, run.task
+    if c.test_candidates:
+        return _import_test_set(run)
+    if isinstance(task, DataTask):
+        return _data_problems(run)
     train_w, test_w = parse_counts(c.train_words), parse_counts(c.test_words)
     plan = [("test", c.n_test, test_w), ("verifier_train", c.n_verifier_train, train_w)]
     plan += [("gen_dev", N_DEV, train_w), ("gen_train", c.n_gen_train, train_w)]
@@ -109,6 +115,46 @@ def make_problems(run: Run) -> dict:
         held |= {p.question for p in ps}
         counts[split] = write_jsonl(run.file("problems", f"{split}.jsonl"), (p.to_dict() for p in ps))
     return counts
+
+
+def _data_problems(run: Run) -> dict:
+    """Dataset tasks: test problems from the test split (or carved out of a single file), the rest from train."""
+    c, task = run.config, run.task
+    rng = random.Random(c.seed)
+    if task.single_file():
+        pool = _unique(task.load("all"))
+        rng.shuffle(pool)
+        test, train = pool[: c.n_test], pool[c.n_test :]
+    else:
+        test = _unique(task.load("test"))
+        rng.shuffle(test)
+        test = test[: c.n_test]
+        held = {p.question for p in test}
+        train = [p for p in _unique(task.load("train")) if p.question not in held]
+        rng.shuffle(train)
+    n_dev = min(N_DEV, max(0, len(train) - c.n_verifier_train))
+    splits = {
+        "test": test,
+        "verifier_train": train[: c.n_verifier_train],
+        "gen_dev": train[c.n_verifier_train : c.n_verifier_train + n_dev],
+        "gen_train": train[c.n_verifier_train + n_dev :][: c.n_gen_train],
+    }
+    if not test or not splits["verifier_train"]:
+        raise GenrmError(f"task {task.name}: {len(test)} test and {len(train)} training problems; need both")
+    return {k: write_jsonl(run.file("problems", f"{k}.jsonl"), (p.to_dict() for p in v)) for k, v in splits.items()}
+
+
+def _import_test_set(run: Run) -> dict:
+    """A ready labelled test set (`test_candidates`: a folder with problems/ and candidates/test.jsonl)."""
+    src = Path(run.config.test_candidates)
+    rows = read_jsonl(src / "problems" / "test.jsonl", ("id", "question"))
+    cands = read_jsonl(src / "candidates" / "test.jsonl", ("problem_id", "candidates"))
+    write_jsonl(run.file("problems", "test.jsonl"), rows)
+    write_jsonl(run.file("candidates", "test.jsonl"), cands)
+    for split in ("verifier_train", "gen_dev", "gen_train"):
+        write_jsonl(run.file("problems", f"{split}.jsonl"), [])
+    n = sum(len(c["candidates"]) for c in cands)
+    return {"test": len(rows), "test_candidates": n, "source": str(src)}
 
 
 def _unique(ps: list[Problem]) -> list[Problem]:
@@ -123,6 +169,8 @@ def _unique(ps: list[Problem]) -> list[Problem]:
 def train_generator(run: Run) -> dict:
     """SFT of the built-in tiny model, from scratch, on reference solutions."""
     c, task = run.config, run.task
+    if c.generator:
+        raise GenrmError(f"this run samples from the pretrained generator {c.generator}; there is none to train")
     problems = run.problems("gen_train")
     model, tok = build_tiny_model(c.model_size, seed=c.seed)
     callbacks = []
@@ -141,15 +189,27 @@ def train_generator(run: Run) -> dict:
     )
 
 
-def _engine(path, run: Run) -> TransformersEngine:
-    model, tok = load_model(path)
-    return TransformersEngine(model, tok, batch_size=run.config.batch_size)
+def generator_spec(run: Run) -> str:
+    """The generator: a pretrained model or engine named in the config, else the trained tiny model."""
+    return run.config.generator or str(run.file("models", "generator"))
+
+
+def _engine(spec, run: Run, chat: bool = False):
+    """An engine over a model folder, Hub id, .gguf file, `vllm:<model>` or server URL."""
+    c = run.config
+    return make_engine(
+        spec,
+        batch_size=c.batch_size,
+        chat_template=c.chat_template if chat else "never",
+        tensor_parallel_size=c.tensor_parallel_size,
+        load_kwargs=c.load_kwargs(),
+    )
 
 
 def sample(run: Run, split: str) -> int:
     c = run.config
     return sample_candidates(
-        _engine(run.file("models", "generator"), run),
+        _engine(generator_spec(run), run, chat=bool(c.generator)),
         run.task,
         run.problems(split),
         run.file("samples", f"{split}.jsonl"),
@@ -168,13 +228,63 @@ def label(run: Run, split: str) -> dict:
 
 
 def make_verifier_data(run: Run) -> dict:
+    """Verifier rows: imported (`verifier_data_dir`), or built from labelled candidates with oracle or
+    teacher rationales for GenRM-CoT."""
+    c, task = run.config, run.task
+    if c.verifier_data_dir:
+        return _copy_verifier_rows(run)
     problems = run.problems("verifier_train")
     cands = load_candidates(run.file("candidates", "verifier_train.jsonl"), problems)
-    rows, stats = build_verifier_rows(run.task, problems, cands, run.fmt, run.config.unified_lambda, run.config.seed)
+    pairs, stats = balanced_pairs(problems, cands, c.seed)
+    rationales = None
+    if not getattr(task, "has_oracle", True):
+        if c.teacher:
+            rationales, stats["teacher"] = teacher_rationales(
+                _engine(c.teacher, run, chat=True),
+                task,
+                pairs,
+                run.file("verifier_data", "teacher_raw.jsonl"),
+                k=c.k_votes,
+                temperature=c.cot_temperature,
+                max_new_tokens=c.cot_max_new_tokens,
+                seed=c.seed,
+                fmt=run.fmt,
+            )
+        elif "genrm_cot" in c.method_list:
+            raise GenrmError(
+                f"task {task.name} has no oracle rationales: set --teacher MODEL, give --verifier-data-dir "
+                "(genrm import-release), or drop genrm_cot from --methods"
+            )
+    rows, more = build_verifier_rows(task, pairs, run.fmt, c.unified_lambda, c.seed, rationales=rationales)
+    stats.update(more)
     for kind, rs in rows.items():
         write_jsonl(run.file("verifier_data", f"{kind}.jsonl"), rs)
     write_json(run.file("verifier_data", "stats.json"), stats)
     return stats
+
+
+def _copy_verifier_rows(run: Run) -> dict:
+    src = Path(run.config.verifier_data_dir)
+    src = src / "verifier_data" if (src / "verifier_data").is_dir() else src
+    stats = {"source": str(src)}
+    for kind in ("orm", "genrm", "genrm_cot"):
+        if kind not in run.config.method_list:
+            continue
+        f = src / f"{kind}.jsonl"
+        if not f.exists():
+            raise GenrmError(f"{src} has no {kind}.jsonl; run genrm import-release or drop {kind} from --methods")
+        rows = read_jsonl(f, ("prompt", "completion", "label"))
+        if run.config.n_verifier_train and len(rows) > run.config.n_verifier_train:
+            rows = rows[: run.config.n_verifier_train]  # imported rows are shuffled: a prefix is a random slice
+        stats[kind] = {"rows": len(rows), "yes": sum(bool(r["label"]) for r in rows)}
+        write_jsonl(run.file("verifier_data", f"{kind}.jsonl"), rows)
+    write_json(run.file("verifier_data", "stats.json"), stats)
+    return stats
+
+
+def verifier_base(run: Run) -> str:
+    """What verifiers are fine-tuned from: `verifier_base`, else the generator."""
+    return run.config.verifier_base or generator_spec(run)
 
 
 def train_verifier(run: Run, kind: str) -> dict:
@@ -183,20 +293,22 @@ def train_verifier(run: Run, kind: str) -> dict:
         raise GenrmError(f"unknown verifier kind '{kind}': use orm, genrm or genrm_cot")
     c = run.config
     rows = read_jsonl(run.file("verifier_data", f"{kind}.jsonl"), ("prompt", "completion"))
-    gen_dir = run.file("models", "generator")
+    base = verifier_base(run)
+    scratch = c.verifier_init == "scratch" and not (c.generator or c.verifier_base)
     out = run.file("models", kind)
+    lk = c.load_kwargs()
     if kind == "orm":
-        if c.verifier_init == "generator":
+        if not scratch:
             hf_logging.set_verbosity_error()  # the new scalar head is reported as "missing": expected
             model, tok = load_model(  # fp32 weights for training (bf16 autocast does the speed)
-                gen_dir, kind="orm", dtype=torch.float32, num_labels=1, problem_type="multi_label_classification"
+                base, kind="orm", dtype=torch.float32, num_labels=1, problem_type="multi_label_classification", **lk
             )
         else:
             from transformers import LlamaForSequenceClassification
 
-            base, tok = build_tiny_model(c.model_size, seed=c.seed + 1)
-            base.config.num_labels, base.config.problem_type = 1, "multi_label_classification"
-            model = LlamaForSequenceClassification(base.config)
+            tiny, tok = build_tiny_model(c.model_size, seed=c.seed + 1)
+            tiny.config.num_labels, tiny.config.problem_type = 1, "multi_label_classification"
+            model = LlamaForSequenceClassification(tiny.config)
         model.config.pad_token_id = tok.pad_token_id
         return train_orm(
             model,
@@ -207,8 +319,8 @@ def train_verifier(run: Run, kind: str) -> dict:
             out,
             what="ORM",
         )
-    if c.verifier_init == "generator":
-        model, tok = load_model(gen_dir, dtype=torch.float32)
+    if not scratch:
+        model, tok = load_model(base, dtype=torch.float32, **lk)
         model.train()
     else:
         model, tok = build_tiny_model(c.model_size, seed=c.seed + 1)
@@ -226,12 +338,15 @@ def train_verifier(run: Run, kind: str) -> dict:
 def make_verifier(run: Run, method: str):
     c = run.config
     if method == "orm":
-        return ORMVerifier.from_pretrained(run.file("models", "orm"), batch_size=c.batch_size)
+        return ORMVerifier.from_pretrained(run.file("models", "orm"), batch_size=c.batch_size, **c.load_kwargs())
     if method == "genrm":
         return GenRMVerifier(_engine(run.file("models", "genrm"), run), run.fmt)
-    path = run.file("models", "genrm_cot" if method == "genrm_cot" else "generator")
+    if method == "genrm_cot":
+        engine = _engine(run.file("models", "genrm_cot"), run)
+    else:  # the judge: an untuned model prompted to verify, in its chat format when it has one
+        engine = _engine(c.judge or generator_spec(run), run, chat=bool(c.judge or c.generator))
     return CoTVerifier(
-        _engine(path, run),
+        engine,
         k=c.k_votes,
         fmt=run.fmt,
         temperature=c.cot_temperature,
@@ -328,15 +443,17 @@ def _stage_logs(run: Run) -> dict:
 def stages(run: Run):
     """The ordered (marker, function) list that a full run executes."""
     c = run.config
-    out = [
-        ("problems", lambda: make_problems(run)),
-        ("generator", lambda: train_generator(run)),
-        ("sample_verifier_train", lambda: sample(run, "verifier_train")),
-        ("label_verifier_train", lambda: label(run, "verifier_train")),
-        ("sample_test", lambda: sample(run, "test")),
-        ("label_test", lambda: label(run, "test")),
-        ("verifier_data", lambda: make_verifier_data(run)),
-    ]
+    out = [("problems", lambda: make_problems(run))]
+    if not c.generator:
+        out.append(("generator", lambda: train_generator(run)))
+    if not c.verifier_data_dir:
+        out.append(("sample_verifier_train", lambda: sample(run, "verifier_train")))
+        out.append(("label_verifier_train", lambda: label(run, "verifier_train")))
+    if not c.test_candidates:
+        out.append(("sample_test", lambda: sample(run, "test")))
+        out.append(("label_test", lambda: label(run, "test")))
+    if any(k in c.method_list for k in ("orm", "genrm", "genrm_cot")):
+        out.append(("verifier_data", lambda: make_verifier_data(run)))
     for kind in ("orm", "genrm", "genrm_cot"):
         if kind in c.method_list:
             out.append((f"train_{kind}", lambda kind=kind: train_verifier(run, kind)))

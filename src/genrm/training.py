@@ -20,7 +20,9 @@ from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArgu
 from transformers.utils import logging as hf_logging
 
 from .engines import cpu_has_bf16
+from .errors import GenrmError
 from .io import write_json
+from .model import LORA_BASE
 from .progress import progress_bar
 
 
@@ -40,13 +42,42 @@ class TrainConfig:
         default=0.3, metadata={"help": "fraction of steps for the final cosine decay (warmup-stable-decay)"}
     )
     weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay"})
+    # LoRA (PEFT): 0 trains every weight
+    lora_r: int = field(default=0, metadata={"help": "LoRA rank (0: full fine-tuning)"})
+    lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha"})
+    lora_dropout: float = field(default=0.05, metadata={"help": "LoRA dropout"})
+    lora_targets: str = field(default="all-linear", metadata={"help": "LoRA target modules (comma list)"})
     # runtime
+    max_length: int = field(default=0, metadata={"help": "drop training rows longer than this many tokens (0: keep)"})
+    gradient_checkpointing: bool = field(default=False, metadata={"help": "trade compute for activation memory"})
     bf16: bool = field(default=True, metadata={"help": "bf16 autocast where the hardware supports it"})
     seed: int = field(default=0, metadata={"help": "random seed for initialisation and data order"})
 
     def __post_init__(self):
         if self.max_steps < 1 or self.batch_size < 1 or self.grad_accum < 1:
             raise ValueError("max_steps, batch_size and grad_accum must be >= 1")
+        if self.lora_r < 0:
+            raise ValueError("lora_r must be >= 0")
+
+
+def add_lora(model, cfg: TrainConfig, task_type: str):
+    """Wrap `model` in PEFT LoRA adapters (only they, and a new ORM head, are trained)."""
+    from peft import LoraConfig, get_peft_model
+
+    if not getattr(model, "genrm_source", None):
+        raise GenrmError("LoRA needs a pretrained base loaded from a folder or Hub id; use full fine-tuning here")
+    targets = cfg.lora_targets if cfg.lora_targets == "all-linear" else cfg.lora_targets.split(",")
+    lora = LoraConfig(
+        r=cfg.lora_r,
+        lora_alpha=cfg.lora_alpha,
+        lora_dropout=cfg.lora_dropout,
+        target_modules=targets,
+        task_type=task_type,
+    )
+    source = model.genrm_source
+    model = get_peft_model(model, lora)
+    model.genrm_source = source
+    return model
 
 
 class _Monitor(TrainerCallback):
@@ -137,6 +168,20 @@ def _run(
 ) -> dict:
     if not data:
         raise ValueError(f"no training rows for {what}; build the training data first")
+    dropped = 0
+    if cfg.max_length:
+        kept = [r for r in data if len(r["input_ids"]) <= cfg.max_length]
+        dropped = len(data) - len(kept)
+        if not kept:
+            raise GenrmError(f"every {what} training row is longer than max_length={cfg.max_length}; raise it")
+        data = kept
+    source = getattr(model, "genrm_source", None)
+    if cfg.lora_r:
+        model = add_lora(model, cfg, "SEQ_CLS" if label_pad is None else "CAUSAL_LM")
+    if cfg.gradient_checkpointing:
+        model.gradient_checkpointing_enable()
+        if cfg.lora_r:
+            model.enable_input_require_grads()
     hf_logging.set_verbosity_error()
     cuda = torch.cuda.is_available()
     # length-grouped batches keep padding small; the option's name changed across versions
@@ -187,6 +232,8 @@ def _run(
     out_dir.mkdir(parents=True, exist_ok=True)
     trainer.save_model(str(out_dir))
     tokenizer.save_pretrained(str(out_dir))
+    if cfg.lora_r:  # how to load the adapter's base again
+        write_json(out_dir / LORA_BASE, source)
     log = {
         "what": what,
         "config": asdict(cfg),
@@ -196,6 +243,8 @@ def _run(
         "train_loss": state.training_loss,
         "losses": monitor.losses,
         "rows": len(data),
+        "rows_dropped_too_long": dropped,
+        "trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
     }
     for cb in callbacks:
         if isinstance(cb, StopAtAccuracy):

@@ -42,36 +42,44 @@ def balanced_pairs(problems, candidates: dict[str, list[Candidate]], seed: int):
 
 def build_verifier_rows(
     task: Task,
-    problems: Sequence[Problem],
-    candidates: dict[str, list[Candidate]],
+    pairs: Sequence[tuple[Problem, Candidate]],
     fmt: VerifyFormat | None = None,
     unified_lambda: float = 0.0,
     seed: int = 0,
+    rationales: dict[tuple[str, int], list[str]] | None = None,
 ) -> tuple[dict[str, list[dict]], dict]:
-    """Rows for every verifier kind, and counts describing them."""
+    """Rows for every verifier kind from balanced (problem, candidate) pairs, and counts.
+
+    GenRM-CoT rationales come from `rationales` (teacher-written, by (problem id, candidate index);
+    pairs without one get no CoT row) or else from the task's oracle.
+    """
     fmt = fmt or VerifyFormat()
-    pairs, stats = balanced_pairs(problems, candidates, seed)
     rows: dict[str, list[dict]] = {"orm": [], "genrm": [], "genrm_cot": []}
+    oracle = getattr(task, "has_oracle", True)
     for p, c in pairs:
         sp = task.prompt(p)
         rows["orm"].append({"prompt": sp, "completion": c.text, "label": bool(c.correct)})
         rows["genrm"].append(
             {"prompt": fmt.direct_prompt(sp, c.text), "completion": fmt.verdict(c.correct), "label": bool(c.correct)}
         )
-        rationale = task.oracle_rationale(p, c.text, fmt.decision)
-        rows["genrm_cot"].append(
-            {"prompt": fmt.cot_prompt(sp, c.text), "completion": rationale, "label": bool(c.correct)}
-        )
+        if rationales is not None:
+            cots = rationales.get((p.id, c.index), [])
+        else:
+            cots = [task.oracle_rationale(p, c.text, fmt.decision)] if oracle else []
+        for r in cots:
+            rows["genrm_cot"].append({"prompt": fmt.cot_prompt(sp, c.text), "completion": r, "label": bool(c.correct)})
+    stats: dict = {}
     if unified_lambda > 0:
         rng = random.Random(seed + 1)
+        problems = list({p.id: p for p, _ in pairs}.values())
         correct = [(p, c.text) for p, c in pairs if c.correct] or [(p, task.reference_solution(p)) for p in problems]
-        n_gen = round(unified_lambda * len(pairs))
-        gen_rows = [
-            {"prompt": task.prompt(p), "completion": t, "kind": "generate"} for p, t in rng.choices(correct, k=n_gen)
-        ]
         for kind in ("genrm", "genrm_cot"):
+            n_gen = round(unified_lambda * len(rows[kind]))
+            drawn = rng.choices(correct, k=n_gen)
+            gen_rows = [{"prompt": task.prompt(p), "completion": t, "kind": "generate"} for p, t in drawn]
             rows[kind] = rows[kind] + gen_rows
             random.Random(seed + 2).shuffle(rows[kind])
-        stats["unified_rows"] = n_gen
+            stats[f"unified_rows_{kind}"] = n_gen
     stats["verification_rows"] = len(pairs)
+    stats["cot_rows"] = sum(1 for r in rows["genrm_cot"] if "label" in r)
     return rows, stats

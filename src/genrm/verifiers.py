@@ -28,11 +28,12 @@ class ORMVerifier:
         self.model = model.eval()
 
     @classmethod
-    def from_pretrained(cls, path, **kw) -> "ORMVerifier":
+    def from_pretrained(cls, path, batch_size: int = 256, **load_kwargs) -> "ORMVerifier":
+        """An ORM folder (full model or LoRA adapter over a base; `load_kwargs` go to `load_model`)."""
         from .model import load_model
 
-        model, tok = load_model(path, kind="orm")
-        return cls(model, tok, **kw)
+        model, tok = load_model(path, kind="orm", num_labels=1, **load_kwargs)
+        return cls(model, tok, batch_size=batch_size)
 
     @torch.inference_mode()
     def score(self, items: Sequence[Item], description: str | None = None) -> list[Result]:

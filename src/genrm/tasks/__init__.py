@@ -8,10 +8,20 @@ from typing import Callable
 from ..errors import GenrmError
 from ..types import Task
 from .base import DECISION, StepTask
+from .data import DataTask
+from .gsm8k import GSM8K
+from .jsonl import JsonlTask
 from .last_letter import LastLetter
+from .math import MathTask
 from .word_sort import WordSort
 
-TASKS: dict[str, Callable[..., Task]] = {"last_letter": LastLetter, "word_sort": WordSort}
+TASKS: dict[str, Callable[..., Task]] = {
+    "last_letter": LastLetter,
+    "word_sort": WordSort,
+    "gsm8k": GSM8K,
+    "math": MathTask,
+    "jsonl": JsonlTask,
+}
 
 
 def register_task(name: str, factory: Callable[..., Task]) -> None:
@@ -24,7 +34,24 @@ def get_task(name: str, **kwargs) -> Task:
         close = difflib.get_close_matches(name, TASKS, n=1)
         hint = f"did you mean '{close[0]}'?" if close else f"choose one of {', '.join(sorted(TASKS))}"
         raise GenrmError(f"unknown task '{name}': {hint}")
-    return TASKS[name](**kwargs)
+    factory = TASKS[name]
+    if kwargs.get("data") and isinstance(factory, type) and not issubclass(factory, DataTask):
+        raise GenrmError(f"task '{name}' generates its problems; --data applies to gsm8k, math and jsonl")
+    if not kwargs.get("data"):
+        kwargs.pop("data", None)
+    return factory(**kwargs)
 
 
-__all__ = ["DECISION", "TASKS", "StepTask", "LastLetter", "WordSort", "get_task", "register_task"]
+__all__ = [
+    "DECISION",
+    "TASKS",
+    "DataTask",
+    "GSM8K",
+    "JsonlTask",
+    "LastLetter",
+    "MathTask",
+    "StepTask",
+    "WordSort",
+    "get_task",
+    "register_task",
+]
