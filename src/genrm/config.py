@@ -67,6 +67,10 @@ class RunConfig:
         default="auto", metadata={"help": "chat template for generator/judge/teacher prompts: auto/always/never"}
     )
     trust_remote_code: bool = field(default=False, metadata={"help": "allow models that ship their own code"})
+    score_engine: str = field(
+        default="transformers",
+        metadata={"help": "engine for trained verifiers: transformers, or vllm (LoRA adapters are merged first)"},
+    )
     tensor_parallel_size: int = field(default=1, metadata={"help": "GPUs per vLLM engine (vllm:<model> specs)"})
     # generator
     model_size: str = field(default="tiny", metadata={"help": "built-in model size: nano, tiny, small, base"})
@@ -116,6 +120,8 @@ class RunConfig:
             raise GenrmError(f"unknown method(s) {', '.join(unknown)}: choose from {', '.join(METHODS)}")
         if self.verifier_init not in ("generator", "scratch"):
             raise GenrmError(f"verifier_init '{self.verifier_init}': use 'generator' or 'scratch'")
+        if self.score_engine not in ("transformers", "vllm"):
+            raise GenrmError(f"score_engine '{self.score_engine}': use transformers or vllm")
         if self.chat_template not in ("auto", "always", "never"):
             raise GenrmError(f"chat_template '{self.chat_template}': use auto, always or never")
         for name in ("n_gen_train", "n_verifier_train", "n_test", "n_candidates", "k_votes"):

@@ -89,6 +89,15 @@ def _attention(device: str | None) -> str:
     return "sdpa" if device.startswith("cuda") else "eager"
 
 
+def default_device() -> str:
+    """This process's GPU (its LOCAL_RANK under `accelerate launch` / torchrun), else the CPU."""
+    import os
+
+    if not torch.cuda.is_available():
+        return "cpu"
+    return f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
+
+
 def n_params(model: torch.nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
@@ -159,7 +168,7 @@ def load_model(
     check_model_folder(path)
     if not Path(path).exists() and Path(path).is_absolute():
         raise GenrmError(f"model folder {path} does not exist; train it first or give a Hub id")
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = device or default_device()
     if dtype is None:
         dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
     if kind not in ("orm", "causal"):

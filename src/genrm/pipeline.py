@@ -28,7 +28,7 @@ from .errors import GenrmError
 from .evaluate import evaluate
 from .formats import VerifyFormat
 from .io import JsonlAppender, environment, iter_jsonl, read_json, read_jsonl, write_json, write_jsonl
-from .model import build_tiny_model, load_model
+from .model import build_tiny_model, load_model, merge_lora
 from .progress import console
 from .report import markdown_table, plot
 from .tasks import DataTask, get_task
@@ -335,14 +335,27 @@ def train_verifier(run: Run, kind: str) -> dict:
     )
 
 
+def _trained(run: Run, kind: str) -> str:
+    """A trained verifier as an engine spec; for vLLM a LoRA adapter is merged into a plain folder first."""
+    path = run.file("models", kind)
+    if run.config.score_engine != "vllm":
+        return str(path)
+    if (path / "adapter_config.json").exists():
+        merged = run.file("models", f"{kind}_merged")
+        if not (merged / "config.json").exists():
+            merge_lora(path, merged)
+        path = merged
+    return f"vllm:{path}"
+
+
 def make_verifier(run: Run, method: str):
     c = run.config
     if method == "orm":
         return ORMVerifier.from_pretrained(run.file("models", "orm"), batch_size=c.batch_size, **c.load_kwargs())
     if method == "genrm":
-        return GenRMVerifier(_engine(run.file("models", "genrm"), run), run.fmt)
+        return GenRMVerifier(_engine(_trained(run, "genrm"), run), run.fmt)
     if method == "genrm_cot":
-        engine = _engine(run.file("models", "genrm_cot"), run)
+        engine = _engine(_trained(run, "genrm_cot"), run)
     else:  # the judge: an untuned model prompted to verify, in its chat format when it has one
         engine = _engine(c.judge or generator_spec(run), run, chat=bool(c.judge or c.generator))
     return CoTVerifier(

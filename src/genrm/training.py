@@ -230,9 +230,11 @@ def _run(
     tokens = sum(len(r["input_ids"]) for r in data) * steps * cfg.batch_size * cfg.grad_accum / len(data)
     model.eval()
     out_dir.mkdir(parents=True, exist_ok=True)
-    trainer.save_model(str(out_dir))
-    tokenizer.save_pretrained(str(out_dir))
-    if cfg.lora_r:  # how to load the adapter's base again
+    trainer.save_model(str(out_dir))  # gathers FSDP / DeepSpeed shards; writes on the main process only
+    main = trainer.is_world_process_zero()
+    if main:
+        tokenizer.save_pretrained(str(out_dir))
+    if cfg.lora_r and main:  # how to load the adapter's base again
         write_json(out_dir / LORA_BASE, source)
     log = {
         "what": what,
@@ -249,7 +251,8 @@ def _run(
     for cb in callbacks:
         if isinstance(cb, StopAtAccuracy):
             log["dev_accuracy"] = cb.history
-    write_json(out_dir / "train_log.json", log)
+    if main:
+        write_json(out_dir / "train_log.json", log)
     return log
 
 
