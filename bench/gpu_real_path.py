@@ -23,14 +23,13 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from hf_models import bpe_tokenizer  # noqa: E402  (the tests' offline tokenizer)
-
 from genrm.engines import TransformersEngine  # noqa: E402
 from genrm.formats import DECISION  # noqa: E402
 from genrm.model import load_model  # noqa: E402
 from genrm.tasks.data import PAPER_PROMPT  # noqa: E402
 from genrm.training import TrainConfig, train_lm, train_orm  # noqa: E402
 from genrm.verifiers import CoTVerifier, GenRMVerifier, ORMVerifier  # noqa: E402
+from hf_models import bpe_tokenizer  # noqa: E402  (the tests' offline tokenizer)
 
 
 def rows(n: int, seed: int):
