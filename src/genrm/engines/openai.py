@@ -9,6 +9,7 @@ retried on connection errors, 429 and 5xx; a server that does not answer fails f
 from __future__ import annotations
 
 import math
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Sequence
@@ -34,6 +35,7 @@ class OpenAIEngine:
         self.base_url = base_url.rstrip("/")
         if not self.base_url.endswith("/v1"):
             self.base_url += "/v1"
+        api_key = api_key or os.environ.get("GENRM_API_KEY") or os.environ.get("OPENAI_API_KEY")
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.client = httpx.Client(timeout=timeout, headers=headers)
         self.concurrency, self.per_request, self.retries = concurrency, prompts_per_request, retries
