@@ -194,3 +194,32 @@ def test_teacher_majority_filter_and_http(server, tmp_path):
     lines = (tmp_path / "raw2.jsonl").read_text().splitlines()
     assert len(lines) == 3 and all(len(json.loads(x)["outputs"]) == 2 for x in lines)
     assert stats2["rationales"] == 6 and stats2["candidates_kept"] + stats2["candidates_dropped"] == 3
+
+
+def test_jsonl_task_sampled_by_a_chat_model_and_judged(base_dir, tmp_path):
+    """Your own JSONL data, a pretrained generator with a chat template: sample, label, judge, evaluate."""
+    data = tmp_path / "mine.jsonl"
+    data.write_text("\n".join(json.dumps({"question": f"What is {i} + {i}?", "answer": str(2 * i)}) for i in range(12)))
+    config = preset_config(
+        "micro",
+        task="jsonl",
+        data=str(data),
+        generator=str(base_dir),
+        methods="judge",
+        n_test=4,
+        n_verifier_train=4,
+        n_candidates=3,
+        k_votes=2,
+        max_new_tokens=12,
+        cot_max_new_tokens=8,
+    )
+    run = Run.create(tmp_path / "run", config)
+    results = run_all(run)
+    assert "LLM-as-a-Judge" in results["methods"] and results["problems"] == 4
+    sampled = [json.loads(x) for x in run.file("samples", "test.jsonl").read_text().splitlines()]
+    assert len(sampled) == 4 and all(len(r["samples"]) == 3 for r in sampled)
+    test_qs = {json.loads(x)["question"] for x in run.file("problems", "test.jsonl").read_text().splitlines()}
+    train_qs = {
+        json.loads(x)["question"] for x in run.file("problems", "verifier_train.jsonl").read_text().splitlines()
+    }
+    assert not test_qs & train_qs  # one file, split into disjoint sets

@@ -16,9 +16,16 @@ def model_dir(tmp_path_factory):
 
     tok = bpe_tokenizer()
     cfg = LlamaConfig(  # head size 64: one vLLM's CPU attention supports
-        vocab_size=len(tok), hidden_size=128, intermediate_size=256, num_hidden_layers=2, num_attention_heads=2,
-        num_key_value_heads=2, max_position_embeddings=512, eos_token_id=tok.eos_token_id,
-        pad_token_id=tok.pad_token_id, tie_word_embeddings=True,
+        vocab_size=len(tok),
+        hidden_size=128,
+        intermediate_size=256,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+        tie_word_embeddings=True,
     )
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp("vllm") / "model"
