@@ -40,16 +40,18 @@ def bpe_tokenizer(chat_template: bool = True) -> PreTrainedTokenizerFast:
     return fast
 
 
-def save_tiny_lm(path: Path, arch: str = "llama", chat_template: bool = True, seed: int = 0) -> Path:
-    """A ~50k-parameter Llama or Qwen2 causal LM and its tokenizer, saved as an HF folder."""
+def save_tiny_lm(
+    path: Path, arch: str = "llama", chat_template: bool = True, seed: int = 0, hidden: int = 32, heads: int = 4
+) -> Path:
+    """A tiny (default ~50k-parameter) Llama or Qwen2 causal LM and its tokenizer, saved as an HF folder."""
     tok = bpe_tokenizer(chat_template)
     kw = dict(
         vocab_size=len(tok),
-        hidden_size=32,
-        intermediate_size=64,
+        hidden_size=hidden,
+        intermediate_size=2 * hidden,
         num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
+        num_attention_heads=heads,
+        num_key_value_heads=max(1, heads // 2),
         max_position_embeddings=512,
         eos_token_id=tok.eos_token_id,
         pad_token_id=tok.pad_token_id,

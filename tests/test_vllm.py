@@ -9,29 +9,10 @@ pytestmark = pytest.mark.skipif(importlib.util.find_spec("vllm") is None, reason
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from hf_models import save_tiny_lm
 
-    from hf_models import bpe_tokenizer
-
-    tok = bpe_tokenizer()
-    cfg = LlamaConfig(  # head size 64: one vLLM's CPU attention supports
-        vocab_size=len(tok),
-        hidden_size=128,
-        intermediate_size=256,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=2,
-        max_position_embeddings=512,
-        eos_token_id=tok.eos_token_id,
-        pad_token_id=tok.pad_token_id,
-        tie_word_embeddings=True,
-    )
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("vllm") / "model"
-    LlamaForCausalLM(cfg).save_pretrained(path)
-    tok.save_pretrained(path)
-    return path
+    # head size 64: one that vLLM's CPU attention supports
+    return save_tiny_lm(tmp_path_factory.mktemp("vllm") / "model", hidden=128, heads=2)
 
 
 def test_vllm_engine_matches_transformers(model_dir):
