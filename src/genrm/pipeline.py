@@ -283,8 +283,11 @@ def _copy_verifier_rows(run: Run) -> dict:
 
 
 def verifier_base(run: Run) -> str:
-    """What verifiers are fine-tuned from: `verifier_base`, else the generator."""
-    return run.config.verifier_base or generator_spec(run)
+    """What verifiers are fine-tuned from: `verifier_base`, else the generator (its weights, not its server)."""
+    spec = run.config.verifier_base or generator_spec(run)
+    if spec.startswith(("http://", "https://", "openai:")):
+        raise GenrmError(f"verifiers cannot be fine-tuned from the server {spec}; set --verifier-base to a model")
+    return spec.removeprefix("vllm:")
 
 
 def train_verifier(run: Run, kind: str) -> dict:
