@@ -71,12 +71,32 @@ class CoTVerifier:
         max_new_tokens: int = 128,
         normalize: bool = False,
         seed: int = 0,
+        shared_prefix: bool = True,
     ):
         self.engine, self.k, self.fmt = engine, k, fmt or VerifyFormat()
         self.temperature, self.max_new_tokens, self.normalize, self.seed = temperature, max_new_tokens, normalize, seed
+        # one prefill per candidate for its K rationales, where the engine can (Transformers; vLLM caches prefixes)
+        self.shared_prefix = shared_prefix and hasattr(engine, "sample_and_decide")
 
     def score(self, items: Sequence[Item], description: str | None = None) -> list[Result]:
         cot_prompts = [self.fmt.cot_prompt(p, s) for p, s in items]
+        if self.shared_prefix:
+            rationales, probs = self.engine.sample_and_decide(
+                cot_prompts,
+                self.k,
+                self.fmt.decision_prefix,
+                (self.fmt.yes, self.fmt.no),
+                max_new_tokens=self.max_new_tokens,
+                temperature=self.temperature,
+                seed=self.seed,
+                stop=self.fmt.rationale_stop,
+                description=description and f"{description}: rationales",
+            )
+            out = []
+            for rs, ps in zip(rationales, probs):
+                votes = [_yes(py, pn, self.normalize) for py, pn in ps]
+                out.append((sum(votes) / len(votes), votes, rs))
+            return out
         rationales = self.engine.generate(
             cot_prompts,
             n=self.k,

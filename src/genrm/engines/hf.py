@@ -6,7 +6,7 @@ Batches are sorted by length so that padding stays small; generation uses the KV
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 
@@ -101,13 +101,14 @@ class TransformersEngine:
                 strings.append(s)
         return ids, strings
 
-    def _batches(self, lengths: list[int], extra: int = 0):
-        """Index batches in length order, capped by items and by padded tokens."""
+    def _batches(self, lengths: list[int], extra: int = 0, rows_per_item: int = 1):
+        """Index batches in length order, capped by rows and by padded tokens (an item may expand to several rows)."""
         order = sorted(range(len(lengths)), key=lambda i: lengths[i])
         batch: list[int] = []
         for i in order:
             longest = max(lengths[i], max((lengths[j] for j in batch), default=0)) + extra
-            if batch and (len(batch) >= self.batch_size or longest * (len(batch) + 1) > self.max_batch_tokens):
+            rows = (len(batch) + 1) * rows_per_item
+            if batch and (rows > max(self.batch_size, rows_per_item) or longest * rows > self.max_batch_tokens):
                 yield batch
                 batch = []
             batch.append(i)
@@ -174,6 +175,29 @@ class TransformersEngine:
         for i, (p, _) in enumerate(flat):
             out[p].append(texts[i])
         return out
+
+    def sample_and_decide(
+        self,
+        prompts: Sequence[str],
+        k: int,
+        decision: Callable[[str], str],
+        choices: Sequence[str] = (" Yes", " No"),
+        max_new_tokens: int = 64,
+        temperature: float = 1.0,
+        seed: int = 0,
+        stop: Sequence[str] = (),
+        description: str | None = None,
+    ) -> tuple[list[list[str]], list[list[list[float]]]]:
+        """K rationales per prompt from one shared prefill, and p(choice) after `decision(rationale)`.
+
+        See `genrm.engines.shared_prefix`: the same texts and probabilities as `generate(prompts, n=k)`
+        followed by `choice_probs` on every (prompt, decision(rationale)), at a fraction of the cost.
+        """
+        from .shared_prefix import sample_and_decide
+
+        return sample_and_decide(
+            self, prompts, k, decision, choices, max_new_tokens, temperature, seed, stop, description
+        )
 
     def decision_ids(self, choices: Sequence[str]) -> tuple[list[int], list[int]]:
         """Shared token prefix of the choices and the first token where they differ."""

@@ -1,0 +1,152 @@
+"""GenRM-CoT's K rationales from one prefill, and p(Yes) by continuing the same KV cache.
+
+The naive path prefills question + solution + "Let's verify step by step." K times (once per
+sampled rationale), then re-encodes prompt + rationale + decision line from scratch to read
+p(" Yes"). Here, per batch of candidates:
+
+1. the prompts are prefilled once (left-padded, `B` rows) into a `DynamicCache`;
+2. the cache is repeated K times along the batch (`B*K` rows) and `generate` samples from it;
+3. the decision line (e.g. "\\nVerification: Is the answer correct (Yes/No)?") is fed through the
+   cache that generation left behind, masking what each row generated after its own stop, and
+   p(choice) is read from the logits at its last token. Nothing before the decision line is
+   computed twice.
+
+Given the same random stream the texts and probabilities equal the naive path's (tested).
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Callable, Sequence
+
+import torch
+from transformers import DynamicCache
+
+from ..progress import progress_bar
+from .hf import autocast, cut_at_stop
+
+
+def _cache_kw(model) -> str:
+    """The cache argument's name: `cache` in recent Transformers, `past_key_values` before."""
+    return "cache" if "cache" in inspect.signature(model.get_decoder().forward).parameters else "past_key_values"
+
+
+def _positions(mask: torch.Tensor) -> torch.Tensor:
+    """Position ids of left-padded rows, as `generate` computes them."""
+    return (mask.cumsum(-1) - 1).masked_fill(mask == 0, 1)
+
+
+def _generated_length(tokens: list[int], ends: set[int], tokenizer, stop_strings: Sequence[str]) -> int:
+    """How many generated tokens belong to a row: through its first end token or completed stop string."""
+    for j, t in enumerate(tokens):
+        if t in ends:
+            return j + 1
+    if stop_strings:
+        for j in range(1, len(tokens) + 1):
+            if any(s in tokenizer.decode(tokens[:j]) for s in stop_strings):
+                return j
+    return len(tokens)
+
+
+@torch.inference_mode()
+def sample_and_decide(
+    engine,
+    prompts: Sequence[str],
+    k: int,
+    decision: Callable[[str], str],
+    choices: Sequence[str],
+    max_new_tokens: int,
+    temperature: float,
+    seed: int,
+    stop: Sequence[str],
+    description: str | None,
+) -> tuple[list[list[str]], list[list[list[float]]]]:
+    tok, model = engine.tokenizer, engine.model
+    ids = engine.encode(prompts)
+    prefix_ids, targets = engine.decision_ids(choices)
+    stop_ids, stop_strings = engine._stop_ids(stop)
+    eos = tok.eos_token_id
+    ends = {i for i in [eos, *stop_ids] if i is not None}
+    extra = {"stop_strings": stop_strings, "tokenizer": tok} if stop_strings else {}
+    texts: list[list[str]] = [[] for _ in prompts]
+    probs: list[list[list[float]]] = [[] for _ in prompts]
+    cache_kw = _cache_kw(model)
+    torch.manual_seed(seed)
+    with progress_bar(description, len(prompts) * k) as (bar, tid):
+        for batch in engine._batches([len(s) for s in ids], extra=max_new_tokens, rows_per_item=k):
+            input_ids, mask = engine._pad([ids[i] for i in batch], left=True)  # (B, T)
+            width = input_ids.shape[1]
+            cache = DynamicCache(config=model.config)
+            with autocast(engine.device):
+                # 1. one prefill per prompt (all but the last token: generate feeds that one itself)
+                model.get_decoder()(
+                    input_ids=input_ids[:, :-1],
+                    attention_mask=mask[:, :-1],
+                    position_ids=_positions(mask)[:, :-1],
+                    use_cache=True,
+                    **{cache_kw: cache},
+                )
+                # 2. K samples per prompt from the repeated cache
+                cache.batch_repeat_interleave(k)
+                rep_mask = mask.repeat_interleave(k, 0)  # (B*K, T)
+                gen = model.generate(
+                    input_ids=input_ids.repeat_interleave(k, 0),
+                    attention_mask=rep_mask,
+                    **{cache_kw: cache},
+                    do_sample=temperature > 0,
+                    temperature=temperature if temperature > 0 else None,
+                    top_k=None,
+                    top_p=None,
+                    max_new_tokens=max_new_tokens,
+                    eos_token_id=sorted(ends),
+                    pad_token_id=tok.pad_token_id,
+                    return_dict_in_generate=True,
+                    **extra,
+                )
+            new = gen.sequences[:, width:]  # (B*K, S)
+            cache, steps = getattr(gen, "cache", None) or gen.past_key_values, new.shape[1]
+            # 3. per row: keep its generated tokens up to its stop (an EOS itself is not context), then
+            #    feed what the cache lacks: the last kept token if generation never fed it, and the decision
+            feeds, kept_lens, rows = [], [], []
+            for toks in new.tolist():
+                m = _generated_length(toks, ends, tok, stop_strings)
+                keep = m - 1 if toks[m - 1] == eos else m
+                rationale = cut_at_stop(tok.decode(toks[:m], skip_special_tokens=True), stop)
+                context = tok.decode(toks[:keep], skip_special_tokens=True)
+                wanted = decision(rationale)
+                while keep and not wanted.startswith(context):  # a stop string ended mid-token: back off
+                    keep -= 1
+                    context = tok.decode(toks[:keep], skip_special_tokens=True)
+                tail = tok(wanted[len(context) :], add_special_tokens=False).input_ids if wanted[len(context) :] else []
+                in_cache = min(keep, steps - 1)
+                feeds.append(toks[in_cache:keep] + tail + prefix_ids)
+                kept_lens.append(in_cache)
+                rows.append(rationale)
+            width_feed = max(len(f) for f in feeds)
+            feed = torch.full((len(feeds), width_feed), tok.pad_token_id, dtype=torch.long)
+            feed_mask = torch.zeros_like(feed)
+            gen_mask = torch.zeros((len(feeds), steps - 1), dtype=torch.long)
+            for r, f in enumerate(feeds):
+                feed[r, : len(f)] = torch.tensor(f, dtype=torch.long)
+                feed_mask[r, : len(f)] = 1
+                gen_mask[r, : kept_lens[r]] = 1
+            feed, feed_mask, gen_mask = feed.to(engine.device), feed_mask.to(engine.device), gen_mask.to(engine.device)
+            full_mask = torch.cat([rep_mask, gen_mask, feed_mask], dim=1)
+            start = rep_mask.sum(1, keepdim=True) + gen_mask.sum(1, keepdim=True)  # (B*K, 1) real tokens so far
+            pos = start + torch.arange(width_feed, device=feed.device)[None, :]
+            with autocast(engine.device):
+                hidden = model.get_decoder()(
+                    input_ids=feed,
+                    attention_mask=full_mask,
+                    position_ids=pos,
+                    use_cache=True,
+                    **{cache_kw: cache},
+                ).last_hidden_state
+            last = feed_mask.sum(1) - 1
+            h = hidden[torch.arange(len(feeds), device=hidden.device), last]  # (B*K, C)
+            p = model.get_output_embeddings()(h).float().softmax(-1)[:, targets].tolist()
+            for j, i in enumerate(batch):
+                texts[i] = rows[j * k : (j + 1) * k]
+                probs[i] = p[j * k : (j + 1) * k]
+            bar.advance(tid, len(batch) * k)
+    return texts, probs
