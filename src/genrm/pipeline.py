@@ -60,7 +60,13 @@ class Run:
     def create(cls, path: str | Path, config: RunConfig, resume: bool = True) -> "Run":
         """Start a run folder, or resume one whose config matches."""
         path = Path(path)
-        get_task(config.task, data=config.data or None)  # fail fast on a bad task name
+        task = get_task(config.task, data=config.data or None)  # fail fast on a bad task name
+        if "genrm_cot" in config.method_list and not getattr(task, "has_oracle", True):
+            if not (config.teacher or config.verifier_data_dir):
+                raise GenrmError(
+                    f"task {config.task} has no oracle rationales for GenRM-CoT: set --teacher MODEL, give "
+                    "--verifier-data-dir (genrm import-release), or drop genrm_cot from --methods"
+                )
         header_path = path / "run.json"
         if header_path.exists():
             old = read_json(header_path).get("config")
