@@ -1,0 +1,86 @@
+"""Problem sets of a run: generated (algorithmic tasks), loaded (datasets), or a ready labelled test set."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from ..config import parse_counts
+from ..errors import GenrmError
+from ..io import read_jsonl, write_jsonl
+from ..tasks import DataTask
+from ..types import Problem
+from .run import N_DEV, Run
+
+
+def make_problems(run: Run) -> dict:
+    """Disjoint problem sets (seeded): test first, then verifier training, generator dev and training.
+
+    No question appears in two sets; the generator's dev set (its stopping check) is drawn from the
+    training distribution, never from the test set.
+    """
+    c, task = run.config, run.task
+    if c.test_candidates:
+        return _import_test_set(run)
+    if isinstance(task, DataTask):
+        return _data_problems(run)
+    train_w, test_w = parse_counts(c.train_words), parse_counts(c.test_words)
+    plan = [("test", c.n_test, test_w), ("verifier_train", c.n_verifier_train, train_w)]
+    plan += [("gen_dev", N_DEV, train_w), ("gen_train", c.n_gen_train, train_w)]
+    held: set[str] = set()
+    counts = {}
+    for i, (split, n, words) in enumerate(plan):
+        drawn = task.make_problems(n * 2 if split != "gen_train" else n, words, seed=c.seed * 7 + i)
+        ps = _unique([p for p in drawn if p.question not in held])[:n]
+        held |= {p.question for p in ps}
+        counts[split] = write_jsonl(run.file("problems", f"{split}.jsonl"), (p.to_dict() for p in ps))
+    return counts
+
+
+def _data_problems(run: Run) -> dict:
+    """Dataset tasks: test problems from the test split (or carved out of a single file), the rest from train."""
+    c, task = run.config, run.task
+    rng = random.Random(c.seed)
+    if task.single_file():
+        pool = _unique(task.load("all"))
+        rng.shuffle(pool)
+        test, train = pool[: c.n_test], pool[c.n_test :]
+    else:
+        test = _unique(task.load("test"))
+        rng.shuffle(test)
+        test = test[: c.n_test]
+        held = {p.question for p in test}
+        train = [p for p in _unique(task.load("train")) if p.question not in held]
+        rng.shuffle(train)
+    n_dev = min(N_DEV, max(0, len(train) - c.n_verifier_train))
+    splits = {
+        "test": test,
+        "verifier_train": train[: c.n_verifier_train],
+        "gen_dev": train[c.n_verifier_train : c.n_verifier_train + n_dev],
+        "gen_train": train[c.n_verifier_train + n_dev :][: c.n_gen_train],
+    }
+    if not test or not splits["verifier_train"]:
+        raise GenrmError(f"task {task.name}: {len(test)} test and {len(train)} training problems; need both")
+    return {k: write_jsonl(run.file("problems", f"{k}.jsonl"), (p.to_dict() for p in v)) for k, v in splits.items()}
+
+
+def _import_test_set(run: Run) -> dict:
+    """A ready labelled test set (`test_candidates`: a folder with problems/ and candidates/test.jsonl)."""
+    src = Path(run.config.test_candidates)
+    rows = read_jsonl(src / "problems" / "test.jsonl", ("id", "question"))
+    cands = read_jsonl(src / "candidates" / "test.jsonl", ("problem_id", "candidates"))
+    write_jsonl(run.file("problems", "test.jsonl"), rows)
+    write_jsonl(run.file("candidates", "test.jsonl"), cands)
+    for split in ("verifier_train", "gen_dev", "gen_train"):
+        write_jsonl(run.file("problems", f"{split}.jsonl"), [])
+    n = sum(len(c["candidates"]) for c in cands)
+    return {"test": len(rows), "test_candidates": n, "source": str(src)}
+
+
+def _unique(ps: list[Problem]) -> list[Problem]:
+    seen, out = set(), []
+    for p in ps:
+        if p.question not in seen:
+            seen.add(p.question)
+            out.append(p)
+    return out

@@ -1,0 +1,92 @@
+"""The run folder: its config, task, verification format and artefact paths; engines over its models."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import torch
+
+from ..config import RunConfig
+from ..engines import make_engine
+from ..errors import GenrmError
+from ..formats import VerifyFormat
+from ..io import environment, read_json, read_jsonl, write_json
+from ..tasks import get_task
+from ..types import Problem
+
+SPLITS = ("gen_train", "gen_dev", "verifier_train", "test")
+N_DEV = 128  # held-out training-distribution problems for the generator's stopping check
+
+
+class Run:
+    """A run folder: its config and the paths of its artefacts."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        header = read_json(self.path / "run.json")
+        if "config" not in header:
+            raise GenrmError(f"{self.path / 'run.json'} has no 'config'; start the run with `genrm init`")
+        self.config = RunConfig.from_dict(header["config"])
+        self.task = get_task(self.config.task, data=self.config.data or None)
+        self.fmt = getattr(self.task, "verify_format", None) or VerifyFormat()
+        if self.config.threads:
+            torch.set_num_threads(self.config.threads)
+
+    @classmethod
+    def create(cls, path: str | Path, config: RunConfig, resume: bool = True) -> "Run":
+        """Start a run folder, or resume one whose config matches."""
+        path = Path(path)
+        task = get_task(config.task, data=config.data or None)  # fail fast on a bad task name
+        if "genrm_cot" in config.method_list and not getattr(task, "has_oracle", True):
+            if not (config.teacher or config.verifier_data_dir):
+                raise GenrmError(
+                    f"task {config.task} has no oracle rationales for GenRM-CoT: set --teacher MODEL, give "
+                    "--verifier-data-dir (genrm import-release), or drop genrm_cot from --methods"
+                )
+        header_path = path / "run.json"
+        if header_path.exists():
+            old = read_json(header_path).get("config")
+            if old != config.to_dict():
+                diff = sorted(k for k in config.to_dict() if old is None or old.get(k) != config.to_dict()[k])
+                raise GenrmError(
+                    f"{path} holds a run with another config (differs in: {', '.join(diff)}); "
+                    "use a new --out folder or delete the old one"
+                )
+            if not resume:
+                raise GenrmError(f"{path} already holds a run; use a new --out folder")
+        else:
+            write_json(header_path, {"config": config.to_dict(), "environment": environment()})
+        return cls(path)
+
+    def file(self, *parts: str) -> Path:
+        return self.path.joinpath(*parts)
+
+    def problems(self, split: str) -> list[Problem]:
+        if split not in SPLITS:
+            raise GenrmError(f"unknown split '{split}': use one of {', '.join(SPLITS)}")
+        rows = read_jsonl(self.file("problems", f"{split}.jsonl"), ("id", "question", "answer"))
+        return [Problem(r["id"], r["question"], r["answer"], r.get("meta", {})) for r in rows]
+
+    def done(self, marker: str) -> bool:
+        return self.file(".done", marker).exists()
+
+    def mark(self, marker: str, info: dict | None = None) -> None:
+        write_json(self.file(".done", marker), {"time": time.time(), **(info or {})})
+
+
+def generator_spec(run: Run) -> str:
+    """The generator: a pretrained model or engine named in the config, else the trained tiny model."""
+    return run.config.generator or str(run.file("models", "generator"))
+
+
+def _engine(spec, run: Run, chat: bool = False):
+    """An engine over a model folder, Hub id, .gguf file, `vllm:<model>` or server URL."""
+    c = run.config
+    return make_engine(
+        spec,
+        batch_size=c.batch_size,
+        chat_template=c.chat_template if chat else "never",
+        tensor_parallel_size=c.tensor_parallel_size,
+        load_kwargs=c.load_kwargs(),
+    )

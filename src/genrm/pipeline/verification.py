@@ -1,0 +1,162 @@
+"""The verifier stages: training rows (built, teacher-written or imported), training, verifier objects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from transformers.utils import logging as hf_logging
+
+from ..candidates import load_candidates
+from ..errors import GenrmError
+from ..io import read_jsonl, write_json, write_jsonl
+from ..model import build_tiny_model, load_model, merge_lora
+from ..teacher import teacher_rationales
+from ..training import train_lm, train_orm
+from ..verifier_data import balanced_pairs, build_verifier_rows
+from ..verifiers import CoTVerifier, GenRMVerifier, ORMVerifier
+from .run import Run, _engine, generator_spec
+
+
+def make_verifier_data(run: Run) -> dict:
+    """Verifier rows: imported (`verifier_data_dir`), or built from labelled candidates with oracle or
+    teacher rationales for GenRM-CoT."""
+    c, task = run.config, run.task
+    if c.verifier_data_dir:
+        return _copy_verifier_rows(run)
+    problems = run.problems("verifier_train")
+    cands = load_candidates(run.file("candidates", "verifier_train.jsonl"), problems)
+    pairs, stats = balanced_pairs(problems, cands, c.seed)
+    rationales = None
+    if not getattr(task, "has_oracle", True):
+        if c.teacher:
+            rationales, stats["teacher"] = teacher_rationales(
+                _engine(c.teacher, run, chat=True),
+                task,
+                pairs,
+                run.file("verifier_data", "teacher_raw.jsonl"),
+                k=c.k_votes,
+                temperature=c.cot_temperature,
+                max_new_tokens=c.cot_max_new_tokens,
+                seed=c.seed,
+                fmt=run.fmt,
+            )
+        elif "genrm_cot" in c.method_list:
+            raise GenrmError(
+                f"task {task.name} has no oracle rationales: set --teacher MODEL, give --verifier-data-dir "
+                "(genrm import-release), or drop genrm_cot from --methods"
+            )
+    rows, more = build_verifier_rows(task, pairs, run.fmt, c.unified_lambda, c.seed, rationales=rationales)
+    stats.update(more)
+    for kind, rs in rows.items():
+        write_jsonl(run.file("verifier_data", f"{kind}.jsonl"), rs)
+    write_json(run.file("verifier_data", "stats.json"), stats)
+    return stats
+
+
+def _copy_verifier_rows(run: Run) -> dict:
+    src = Path(run.config.verifier_data_dir)
+    src = src / "verifier_data" if (src / "verifier_data").is_dir() else src
+    stats = {"source": str(src)}
+    for kind in ("orm", "genrm", "genrm_cot"):
+        if kind not in run.config.method_list:
+            continue
+        f = src / f"{kind}.jsonl"
+        if not f.exists():
+            raise GenrmError(f"{src} has no {kind}.jsonl; run genrm import-release or drop {kind} from --methods")
+        rows = read_jsonl(f, ("prompt", "completion", "label"))
+        if run.config.n_verifier_train and len(rows) > run.config.n_verifier_train:
+            rows = rows[: run.config.n_verifier_train]  # imported rows are shuffled: a prefix is a random slice
+        stats[kind] = {"rows": len(rows), "yes": sum(bool(r["label"]) for r in rows)}
+        write_jsonl(run.file("verifier_data", f"{kind}.jsonl"), rows)
+    write_json(run.file("verifier_data", "stats.json"), stats)
+    return stats
+
+
+def verifier_base(run: Run) -> str:
+    """What verifiers are fine-tuned from: `verifier_base`, else the generator (its weights, not its server)."""
+    spec = run.config.verifier_base or generator_spec(run)
+    if spec.startswith(("http://", "https://", "openai:")):
+        raise GenrmError(f"verifiers cannot be fine-tuned from the server {spec}; set --verifier-base to a model")
+    return spec.removeprefix("vllm:")
+
+
+def train_verifier(run: Run, kind: str) -> dict:
+    """ORM (scalar head, BCE) or GenRM / GenRM-CoT (next-token loss on the completion)."""
+    if kind not in ("orm", "genrm", "genrm_cot"):
+        raise GenrmError(f"unknown verifier kind '{kind}': use orm, genrm or genrm_cot")
+    c = run.config
+    rows = read_jsonl(run.file("verifier_data", f"{kind}.jsonl"), ("prompt", "completion"))
+    base = verifier_base(run)
+    scratch = c.verifier_init == "scratch" and not (c.generator or c.verifier_base)
+    out = run.file("models", kind)
+    lk = c.load_kwargs()
+    if kind == "orm":
+        if not scratch:
+            hf_logging.set_verbosity_error()  # the new scalar head is reported as "missing": expected
+            model, tok = load_model(  # fp32 weights for training (bf16 autocast does the speed)
+                base, kind="orm", dtype=torch.float32, num_labels=1, problem_type="multi_label_classification", **lk
+            )
+        else:
+            from transformers import LlamaForSequenceClassification
+
+            tiny, tok = build_tiny_model(c.model_size, seed=c.seed + 1)
+            tiny.config.num_labels, tiny.config.problem_type = 1, "multi_label_classification"
+            model = LlamaForSequenceClassification(tiny.config)
+        model.config.pad_token_id = tok.pad_token_id
+        return train_orm(
+            model,
+            tok,
+            [r["prompt"] + r["completion"] for r in rows],
+            [r["label"] for r in rows],
+            c.train_config("ver"),
+            out,
+            what="ORM",
+        )
+    if not scratch:
+        model, tok = load_model(base, dtype=torch.float32, **lk)
+        model.train()
+    else:
+        model, tok = build_tiny_model(c.model_size, seed=c.seed + 1)
+    return train_lm(
+        model,
+        tok,
+        [r["prompt"] for r in rows],
+        [r["completion"] for r in rows],
+        c.train_config("ver"),
+        out,
+        what="GenRM-CoT" if kind == "genrm_cot" else "GenRM",
+    )
+
+
+def _trained(run: Run, kind: str) -> str:
+    """A trained verifier as an engine spec; for vLLM a LoRA adapter is merged into a plain folder first."""
+    path = run.file("models", kind)
+    if run.config.score_engine != "vllm":
+        return str(path)
+    if (path / "adapter_config.json").exists():
+        merged = run.file("models", f"{kind}_merged")
+        if not (merged / "config.json").exists():
+            merge_lora(path, merged)
+        path = merged
+    return f"vllm:{path}"
+
+
+def make_verifier(run: Run, method: str):
+    c = run.config
+    if method == "orm":
+        return ORMVerifier.from_pretrained(run.file("models", "orm"), batch_size=c.batch_size, **c.load_kwargs())
+    if method == "genrm":
+        return GenRMVerifier(_engine(_trained(run, "genrm"), run), run.fmt)
+    if method == "genrm_cot":
+        engine = _engine(_trained(run, "genrm_cot"), run)
+    else:  # the judge: an untuned model prompted to verify, in its chat format when it has one
+        engine = _engine(c.judge or generator_spec(run), run, chat=bool(c.judge or c.generator))
+    return CoTVerifier(
+        engine,
+        k=c.k_votes,
+        fmt=run.fmt,
+        temperature=c.cot_temperature,
+        max_new_tokens=c.cot_max_new_tokens,
+        seed=c.seed,
+    )
