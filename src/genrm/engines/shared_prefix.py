@@ -41,7 +41,7 @@ def _generated_length(tokens: list[int], ends: set[int], tokenizer, stop_strings
     for j, t in enumerate(tokens):
         if t in ends:
             return j + 1
-    if stop_strings:
+    if stop_strings and any(s in tokenizer.decode(tokens) for s in stop_strings):
         for j in range(1, len(tokens) + 1):
             if any(s in tokenizer.decode(tokens[:j]) for s in stop_strings):
                 return j
