@@ -9,6 +9,7 @@ Prints, then ends with one line of JSON holding every figure:
 
     python bench/verify_speed.py                   # built-in tiny model (random weights), last-letter
     python bench/verify_speed.py --run genrm-runs/quickstart-last_letter-cpu   # trained models of a run
+    python bench/verify_speed.py --task gsm8k --data ../shared/data/gsm8k --n 256   # long GSM8K inputs
     python bench/verify_speed.py --device cuda --size base --n 2048            # on a GPU (bf16 autocast)
 """
 
@@ -96,6 +97,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--run", help="a run folder: use its trained generator, orm and genrm models")
     ap.add_argument("--task", default="last_letter")
+    ap.add_argument("--data", help="data of a dataset task, e.g. ../shared/data/gsm8k with --task gsm8k")
     ap.add_argument("--size", default="tiny", help="built-in model size when no --run")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--n", type=int, default=1024, help="candidates for the direct and ORM passes")
@@ -106,8 +108,8 @@ def main():
     args = ap.parse_args()
     dev = args.device
     torch.manual_seed(0)
-    task = get_task(args.task)
-    problems = task.make_problems(args.n, [2, 3, 4], seed=1)
+    task = get_task(args.task, data=args.data)
+    problems = task.load("test")[: args.n] if args.data else task.make_problems(args.n, [2, 3, 4], seed=1)
     items = [(task.prompt(p), task.reference_solution(p)) for p in problems]
     if args.run:
         run = Path(args.run)
