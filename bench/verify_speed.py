@@ -146,7 +146,9 @@ def main():
     gen_tokens = sum(len(x) for x in engine.encode([fmt.direct_prompt(p, s) for p, s in items]))
     body = n_params(lm) - lm.get_input_embeddings().weight.numel()  # matmul weights the tokens go through
     vocab_head = lm.get_input_embeddings().weight.numel()  # the LM head, on one position per item
-    flops = 2 * body * gen_tokens + 2 * vocab_head * len(items)
+    gen_lens = [len(x) for x in engine.encode([fmt.direct_prompt(p, s) for p, s in items])]
+    attn = 4 * lm.config.num_hidden_layers * lm.config.hidden_size * sum(t * t for t in gen_lens)  # QK^T and AV
+    flops = 2 * body * gen_tokens + attn + 2 * vocab_head * len(items)
     cot_items = items[: figures["cot_candidates"]]
     (_, t_naive, m_naive) = timed(dev, lambda: CoTVerifier(cot_engine, shared_prefix=False, **cot).score(cot_items))
     (_, t_shared, m_shared) = timed(dev, lambda: CoTVerifier(cot_engine, **cot).score(cot_items))
