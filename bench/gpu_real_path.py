@@ -29,7 +29,7 @@ from genrm.model import load_model  # noqa: E402
 from genrm.tasks.data import PAPER_PROMPT  # noqa: E402
 from genrm.training import TrainConfig, train_lm, train_orm  # noqa: E402
 from genrm.verifiers import CoTVerifier, GenRMVerifier, ORMVerifier  # noqa: E402
-from hf_models import bpe_tokenizer  # noqa: E402  (the tests' offline tokenizer)
+from hf_models import save_tiny_lm  # noqa: E402  (the tests' offline model builder)
 
 
 def rows(n: int, seed: int):
@@ -53,27 +53,10 @@ def main():
     ap.add_argument("--n-score", type=int, default=2048)
     ap.add_argument("--k", type=int, default=8)
     args = ap.parse_args()
-    from transformers import Qwen2Config, Qwen2ForCausalLM
-
     dev = args.device
     figures: dict = {"device": torch.cuda.get_device_name(0) if dev.startswith("cuda") else "cpu"}
     tmp = Path(tempfile.mkdtemp(prefix="genrm-gpu-"))
-    tok = bpe_tokenizer()
-    heads = max(1, args.hidden // 64)
-    cfg = Qwen2Config(
-        vocab_size=len(tok),
-        hidden_size=args.hidden,
-        intermediate_size=args.hidden * 3,
-        num_hidden_layers=args.layers,
-        num_attention_heads=heads,
-        num_key_value_heads=max(1, heads // 4),
-        max_position_embeddings=2048,
-        eos_token_id=tok.eos_token_id,
-        pad_token_id=tok.pad_token_id,
-        tie_word_embeddings=True,
-    )
-    Qwen2ForCausalLM(cfg).save_pretrained(tmp / "base")
-    tok.save_pretrained(tmp / "base")
+    save_tiny_lm(tmp / "base", arch="qwen2", hidden=args.hidden, heads=max(1, args.hidden // 64), layers=args.layers)
     train, test = rows(args.steps * args.batch, 0), rows(args.n_score, 1)
     tc = TrainConfig(max_steps=args.steps, batch_size=args.batch, lr=1e-3, lora_r=16)
     if dev.startswith("cuda"):

@@ -41,7 +41,13 @@ def bpe_tokenizer(chat_template: bool = True) -> PreTrainedTokenizerFast:
 
 
 def save_tiny_lm(
-    path: Path, arch: str = "llama", chat_template: bool = True, seed: int = 0, hidden: int = 32, heads: int = 4
+    path: Path,
+    arch: str = "llama",
+    chat_template: bool = True,
+    seed: int = 0,
+    hidden: int = 32,
+    heads: int = 4,
+    layers: int = 2,
 ) -> Path:
     """A tiny (default ~50k-parameter) Llama or Qwen2 causal LM and its tokenizer, saved as an HF folder."""
     tok = bpe_tokenizer(chat_template)
@@ -49,10 +55,10 @@ def save_tiny_lm(
         vocab_size=len(tok),
         hidden_size=hidden,
         intermediate_size=2 * hidden,
-        num_hidden_layers=2,
+        num_hidden_layers=layers,
         num_attention_heads=heads,
         num_key_value_heads=max(1, heads // 2),
-        max_position_embeddings=512,
+        max_position_embeddings=2048,
         eos_token_id=tok.eos_token_id,
         pad_token_id=tok.pad_token_id,
         tie_word_embeddings=True,

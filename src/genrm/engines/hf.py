@@ -101,6 +101,22 @@ class TransformersEngine:
                 strings.append(s)
         return ids, strings
 
+    def sampling(self, temperature: float, max_new_tokens: int, stop: Sequence[str] = ()) -> dict:
+        """`generate` arguments: plain sampling at `temperature` (greedy at 0), ending at EOS or a stop."""
+        stop_ids, stop_strings = self._stop_ids(stop)
+        eos = [i for i in [self.tokenizer.eos_token_id, *stop_ids] if i is not None]
+        extra = {"stop_strings": list(stop_strings), "tokenizer": self.tokenizer} if stop_strings else {}
+        return dict(
+            do_sample=temperature > 0,
+            temperature=temperature if temperature > 0 else None,
+            top_k=None,
+            top_p=None,
+            max_new_tokens=max_new_tokens,
+            eos_token_id=eos,
+            pad_token_id=self.tokenizer.pad_token_id,
+            **extra,
+        )
+
     def _batches(self, lengths: list[int], extra: int = 0, rows_per_item: int = 1):
         """Index batches in length order, capped by rows and by padded tokens (an item may expand to several rows)."""
         order = sorted(range(len(lengths)), key=lambda i: lengths[i])
@@ -148,25 +164,13 @@ class TransformersEngine:
         flat = [(p, ids[p]) for p in range(len(prompts)) for _ in range(n)]
         out: list[list[str]] = [[] for _ in prompts]
         texts: dict[int, str] = {}
-        stop_ids, stop_strings = self._stop_ids(stop)
-        eos = [i for i in [self.tokenizer.eos_token_id, *stop_ids] if i is not None]
-        extra = {"stop_strings": stop_strings, "tokenizer": self.tokenizer} if stop_strings else {}
         torch.manual_seed(seed)
         with progress_bar(description, len(flat)) as (bar, tid):
             for batch in self._batches([len(s) for _, s in flat], extra=max_new_tokens):
                 input_ids, mask = self._pad([flat[i][1] for i in batch], left=True)
                 with autocast(self.device):
                     gen = self.model.generate(
-                        input_ids=input_ids,
-                        attention_mask=mask,
-                        do_sample=temperature > 0,
-                        temperature=temperature if temperature > 0 else None,
-                        top_k=None,
-                        top_p=None,
-                        max_new_tokens=max_new_tokens,
-                        eos_token_id=eos,
-                        pad_token_id=self.tokenizer.pad_token_id,
-                        **extra,
+                        input_ids=input_ids, attention_mask=mask, **self.sampling(temperature, max_new_tokens, stop)
                     )
                 new = gen[:, input_ids.shape[1] :].tolist()
                 for i, toks in zip(batch, new):

@@ -67,7 +67,6 @@ def sample_and_decide(
     stop_ids, stop_strings = engine._stop_ids(stop)
     eos = tok.eos_token_id
     ends = {i for i in [eos, *stop_ids] if i is not None}
-    extra = {"stop_strings": stop_strings, "tokenizer": tok} if stop_strings else {}
     texts: list[list[str]] = [[] for _ in prompts]
     probs: list[list[list[float]]] = [[] for _ in prompts]
     cache_kw = _cache_kw(model)
@@ -92,16 +91,9 @@ def sample_and_decide(
                 gen = model.generate(
                     input_ids=input_ids.repeat_interleave(k, 0),
                     attention_mask=rep_mask,
-                    **{cache_kw: cache},
-                    do_sample=temperature > 0,
-                    temperature=temperature if temperature > 0 else None,
-                    top_k=None,
-                    top_p=None,
-                    max_new_tokens=max_new_tokens,
-                    eos_token_id=sorted(ends),
-                    pad_token_id=tok.pad_token_id,
                     return_dict_in_generate=True,
-                    **extra,
+                    **{cache_kw: cache},
+                    **engine.sampling(temperature, max_new_tokens, stop),
                 )
             new = gen.sequences[:, width:]  # (B*K, S)
             cache, steps = getattr(gen, "cache", None) or gen.past_key_values, new.shape[1]
