@@ -79,3 +79,18 @@ def test_server_that_does_not_answer_fails_fast():
     with pytest.raises(GenrmError, match="no answer"):
         OpenAIEngine(f"http://127.0.0.1:{free_port()}", model="x", retries=0).generate(["hi"])
     assert time.time() - t < 10
+
+
+def test_server_errors_are_named(server):
+    url, _ = server
+    with pytest.raises(GenrmError, match="answered 404"):
+        OpenAIEngine(url, model="tiny", retries=0)._post("/no-such-endpoint", {})
+
+
+def test_vllm_spec_without_vllm_names_the_extra():
+    import importlib.util
+
+    if importlib.util.find_spec("vllm") is not None:
+        pytest.skip("vllm is installed")
+    with pytest.raises(GenrmError, match=r"genrm\[vllm\]"):
+        make_engine("vllm:some/model")
