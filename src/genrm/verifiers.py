@@ -80,23 +80,29 @@ class CoTVerifier:
 
     def score(self, items: Sequence[Item], description: str | None = None) -> list[Result]:
         cot_prompts = [self.fmt.cot_prompt(p, s) for p, s in items]
-        if self.shared_prefix:
-            rationales, probs = self.engine.sample_and_decide(
-                cot_prompts,
-                self.k,
-                self.fmt.decision_prefix,
-                (self.fmt.yes, self.fmt.no),
-                max_new_tokens=self.max_new_tokens,
-                temperature=self.temperature,
-                seed=self.seed,
-                stop=self.fmt.rationale_stop,
-                description=description and f"{description}: rationales",
-            )
-            out = []
-            for rs, ps in zip(rationales, probs):
-                votes = [_yes(py, pn, self.normalize) for py, pn in ps]
-                out.append((sum(votes) / len(votes), votes, rs))
-            return out
+        rationales, probs = (self._shared if self.shared_prefix else self._naive)(cot_prompts, description)
+        out = []
+        for rs, ps in zip(rationales, probs):
+            votes = [_yes(py, pn, self.normalize) for py, pn in ps]
+            out.append((sum(votes) / len(votes), votes, rs))
+        return out
+
+    def _shared(self, cot_prompts: list[str], description: str | None):
+        """K rationales per candidate from one prefill; p(Yes) continuing the same cache."""
+        return self.engine.sample_and_decide(
+            cot_prompts,
+            self.k,
+            self.fmt.decision_prefix,
+            (self.fmt.yes, self.fmt.no),
+            max_new_tokens=self.max_new_tokens,
+            temperature=self.temperature,
+            seed=self.seed,
+            stop=self.fmt.rationale_stop,
+            description=description and f"{description}: rationales",
+        )
+
+    def _naive(self, cot_prompts: list[str], description: str | None):
+        """K rationales per candidate (each prefilled), then p(Yes) after each, encoded from scratch."""
         rationales = self.engine.generate(
             cot_prompts,
             n=self.k,
@@ -108,12 +114,8 @@ class CoTVerifier:
         )
         queries = [cp for cp, rs in zip(cot_prompts, rationales) for _ in rs]
         prefixes = [self.fmt.decision_prefix(r) for rs in rationales for r in rs]
-        probs = self.engine.choice_probs(queries, (self.fmt.yes, self.fmt.no), prefixes=prefixes)
-        out = []
-        for i, rs in enumerate(rationales):
-            votes = [_yes(py, pn, self.normalize) for py, pn in probs[i * self.k : (i + 1) * self.k]]
-            out.append((sum(votes) / len(votes), votes, rs))
-        return out
+        flat = self.engine.choice_probs(queries, (self.fmt.yes, self.fmt.no), prefixes=prefixes)
+        return rationales, [flat[i * self.k : (i + 1) * self.k] for i in range(len(rationales))]
 
 
 def _yes(p_yes: float, p_no: float, normalize: bool) -> float:

@@ -18,6 +18,7 @@ import httpx
 
 from ..errors import GenrmError
 from ..progress import progress_bar
+from .hf import render
 
 
 class OpenAIEngine:
@@ -87,7 +88,7 @@ class OpenAIEngine:
         description: str | None = None,
         prefixes: Sequence[str] | None = None,
     ) -> list[list[str]]:
-        texts = [p + x for p, x in zip(prompts, prefixes or [""] * len(prompts))]
+        texts = render(None, prompts, prefixes, chat=False)
 
         def call(batch: list[str]) -> list[list[str]]:
             body = {"model": self.model, "prompt": batch, "n": n, "max_tokens": max_new_tokens}
@@ -105,7 +106,7 @@ class OpenAIEngine:
         self, prompts: Sequence[str], choices: Sequence[str] = (" Yes", " No"), description=None, prefixes=None
     ) -> list[list[float]]:
         """p(choice) from the top log-probabilities of one greedy token (a choice not listed: 0)."""
-        texts = [p + x for p, x in zip(prompts, prefixes or [""] * len(prompts))]
+        texts = render(None, prompts, prefixes, chat=False)
 
         def call(batch: list[str]) -> list[list[float]]:
             body = {"model": self.model, "prompt": batch, "max_tokens": 1, "temperature": 0.0}
