@@ -169,6 +169,75 @@ def merge_lora(
     console.print(f"merged model saved to {run_merge(adapter, out, kind=kind)}")
 
 
+_SERVE = "Serving"
+
+
+@app.command()
+def serve(
+    source: str = typer.Argument(
+        ..., help="run folder, verifier folder (RUN/models/genrm), or model spec with --method"
+    ),
+    method: Optional[str] = typer.Option(None, help="orm, genrm, genrm_cot or judge [default: run's first trained]"),
+    task: Optional[str] = typer.Option(None, help="prompt format of a model outside a run [default: gsm8k]"),
+    data: Optional[str] = typer.Option(None, help="data of that task, if it needs one (jsonl)"),
+    host: str = typer.Option("127.0.0.1", help="address to bind; beyond loopback an --api-key is required"),
+    port: int = typer.Option(8000, help="port"),
+    api_key: Optional[str] = typer.Option(
+        None, envvar="GENRM_SERVE_API_KEY", help="bearer token clients must send (env GENRM_SERVE_API_KEY)"
+    ),
+    k: Optional[int] = typer.Option(None, help="GenRM-CoT/judge: votes per item [default: the run's k_votes]"),
+    temperature: Optional[float] = typer.Option(None, help="GenRM-CoT/judge: rationale temperature"),
+    max_new_tokens: Optional[int] = typer.Option(None, help="GenRM-CoT/judge: token cap of a rationale"),
+    batch_size: Optional[int] = typer.Option(None, help="sequences per forward pass [default: the run's]"),
+    score_engine: Optional[str] = typer.Option(None, help="transformers or vllm [default: the run's]"),
+    max_items: int = typer.Option(256, help="items per request", rich_help_panel=_SERVE),
+    max_chars: int = typer.Option(32000, help="characters per item", rich_help_panel=_SERVE),
+    max_body_bytes: int = typer.Option(64 * 2**20, help="bytes per request body", rich_help_panel=_SERVE),
+    max_batch_items: int = typer.Option(64, help="items per model call (dynamic batching)", rich_help_panel=_SERVE),
+    max_wait_ms: float = typer.Option(5.0, help="wait for a lone request to batch with others", rich_help_panel=_SERVE),
+    max_queue_items: int = typer.Option(4096, help="items waiting before 429", rich_help_panel=_SERVE),
+    prompt_format: str = typer.Option(
+        "auto", help="how /get_reward reads prompts: auto, question or verbatim", rich_help_panel=_SERVE
+    ),
+    log_level: str = typer.Option("warning", help="uvicorn log level (info logs every request)"),
+):
+    """Serve a trained verifier over HTTP: POST /score, POST /get_reward (OpenRLHF), GET /health, /docs."""
+    from .reward import PROMPT_FORMATS, RewardModel
+    from .serve import ServeLimits, check_bind
+    from .serve import serve as run_server
+
+    if prompt_format not in PROMPT_FORMATS:
+        raise GenrmError(f"--prompt-format {prompt_format}: use one of {', '.join(PROMPT_FORMATS)}")
+    check_bind(host, api_key)  # before minutes of model loading
+    limits = ServeLimits(
+        max_items=max_items,
+        max_chars=max_chars,
+        max_body_bytes=max_body_bytes,
+        max_batch_items=max_batch_items,
+        max_wait_ms=max_wait_ms,
+        max_queue_items=max_queue_items,
+        prompt_format=prompt_format,
+    )
+    console.print(f"loading {source} ...")
+    model = RewardModel.load(
+        source,
+        method,
+        task=task,
+        data=data,
+        k=k,
+        temperature=temperature,
+        max_new_tokens=max_new_tokens,
+        batch_size=batch_size,
+        score_engine=score_engine,
+    )
+    shown = f"[{host}]" if ":" in host else host
+    console.print(
+        f"serving {model.name} ({model.method}) at http://{shown}:{port}  (API docs: /docs; "
+        f"{'bearer token required' if api_key else 'no token'}; Ctrl-C stops)"
+    )
+    run_server(model, host=host, port=port, limits=limits, api_key=api_key, log_level=log_level)
+
+
 @app.command()
 def tasks():
     """List the registered tasks."""

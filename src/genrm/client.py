@@ -1,0 +1,62 @@
+"""A client of `genrm serve` with `RewardModel`'s `score` interface, so the RL hooks can run against
+a verifier served on another machine (or GPU) exactly as against one in their own process."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Sequence
+
+import httpx
+
+from .errors import GenrmError
+from .verifiers import Result
+
+
+class RemoteRewardModel:
+    """Scores through `POST /score`; splits big batches to the server's item limit, retries 429/503."""
+
+    def __init__(self, url: str, api_key: str | None = None, timeout: float = 600.0, retries: int = 8):
+        self.url = url.rstrip("/")
+        self.api_key = api_key or os.environ.get("GENRM_SERVE_API_KEY") or None
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        self.http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+        self.retries = retries
+        try:
+            health = self.http.get("/health", timeout=10).json()
+        except (httpx.HTTPError, ValueError) as e:
+            raise GenrmError(f"no genrm server answers at {self.url} ({e}); start one with `genrm serve`") from e
+        self.method, self.name = health.get("method", "?"), health.get("model", self.url)
+        limits = health.get("limits", {})
+        self.max_items = int(limits.get("max_items", 64))
+        self.max_chars = limits.get("max_chars")
+
+    def score(
+        self, items: Sequence[tuple[str, str]], prompt_format: str = "question", return_votes: bool = False
+    ) -> list[Result]:
+        out: list[Result] = []
+        for i in range(0, len(items), self.max_items):
+            chunk = [{"question": q, "solution": s} for q, s in items[i : i + self.max_items]]
+            body = self._post("/score", {"items": chunk, "prompt_format": prompt_format, "return_votes": return_votes})
+            votes = body.get("votes") or [[] for _ in chunk]
+            rationales = body.get("rationales") or [[] for _ in chunk]
+            out.extend(zip(body["scores"], votes, rationales))
+        return out
+
+    def _post(self, path: str, payload: dict) -> dict:
+        for attempt in range(self.retries + 1):
+            r = self.http.post(path, json=payload)
+            if r.status_code in (429, 503) and attempt < self.retries:
+                time.sleep(float(r.headers.get("Retry-After", 0.5 * 2**attempt)))
+                continue
+            if r.status_code != 200:
+                try:
+                    detail = r.json().get("detail", r.text)
+                except ValueError:
+                    detail = r.text
+                raise GenrmError(f"{self.url}{path} answered {r.status_code}: {detail}")
+            return r.json()
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        self.http.close()

@@ -1,0 +1,33 @@
+"""RL hooks: thin adapters of one verifier (`genrm.reward.RewardModel`, or `RemoteRewardModel` for a
+verifier behind `genrm serve`) to the reward interfaces of RL frameworks.
+
+- `genrm.integrations.trl`: `GRPOReward`, a TRL `GRPOTrainer` reward function;
+- `genrm.integrations.verl`: `compute_score` / `compute_score_batch` for verl's custom reward function;
+- `genrm.integrations.openrlhf`: `reward_func` for OpenRLHF's `--remote_rm_url reward_func.py`.
+
+The verl and OpenRLHF hooks are files those frameworks import by path; they read the verifier from
+GENRM_VERIFIER (a run folder, a trained verifier folder, or the URL of `genrm serve`).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+
+@lru_cache(maxsize=1)
+def env_reward_model():
+    """The verifier named by GENRM_VERIFIER (+ GENRM_METHOD, GENRM_TASK), loaded once per process."""
+    from ..reward import load_reward_model
+
+    return load_reward_model()
+
+
+def env_prompt_format() -> str:
+    from ..errors import GenrmError
+    from ..reward import PROMPT_FORMATS
+
+    fmt = os.environ.get("GENRM_PROMPT_FORMAT", "auto")
+    if fmt not in PROMPT_FORMATS:
+        raise GenrmError(f"GENRM_PROMPT_FORMAT={fmt!r}: use one of {', '.join(PROMPT_FORMATS)}")
+    return fmt

@@ -1,0 +1,97 @@
+"""A TRL `GRPOTrainer` reward function over a verifier.
+
+    from genrm.integrations.trl import GRPOReward
+    trainer = GRPOTrainer(model=..., reward_funcs=GRPOReward("runs/gsm8k"), train_dataset=...)
+
+Works for plain prompts (strings) and conversational ones (lists of messages): the question is
+the last user message, the solution the completion's assistant text. With `question_column`, a
+dataset column holds the bare question instead (TRL passes every dataset column to reward
+functions). Items longer than `max_chars` get `None` (TRL skips them), not an error.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from ..errors import GenrmError
+
+
+def message_text(content: Any) -> str:
+    """A message's text: a string, or the text parts of a multimodal content list."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type", "text") == "text")
+    return "" if content is None else str(content)
+
+
+def prompt_text(prompt: Any) -> str:
+    """A plain prompt as is; for a conversation, the content of its last user message."""
+    if isinstance(prompt, str):
+        return prompt
+    if isinstance(prompt, list):
+        users = [m for m in prompt if isinstance(m, dict) and m.get("role") == "user"]
+        if users:
+            return message_text(users[-1].get("content"))
+    raise GenrmError(f"cannot read a question from prompt {str(prompt)[:80]!r}: give a string or a chat message list")
+
+
+def completion_text(completion: Any) -> str:
+    """A plain completion as is; for a conversation, its assistant messages' text."""
+    if isinstance(completion, str):
+        return completion
+    if isinstance(completion, list):
+        return "".join(
+            message_text(m.get("content")) for m in completion if isinstance(m, dict) and m.get("role") == "assistant"
+        )
+    raise GenrmError(f"cannot read a completion from {str(completion)[:80]!r}: give a string or a chat message list")
+
+
+class GRPOReward:
+    """`reward(prompts, completions, **kwargs) -> list[float | None]`: the verifier's p(correct)."""
+
+    def __init__(
+        self,
+        verifier: Any = None,
+        prompt_format: str = "auto",
+        question_column: str | None = None,
+        max_chars: int | None = None,
+        name: str = "genrm",
+    ):
+        """`verifier`: a `RewardModel`/`RemoteRewardModel`, or what `load_reward_model` opens (a run
+        folder, a verifier folder, a `genrm serve` URL; default GENRM_VERIFIER)."""
+        from ..reward import load_reward_model
+
+        if verifier is None or isinstance(verifier, str) or hasattr(verifier, "__fspath__"):
+            verifier = load_reward_model(str(verifier) if verifier is not None else None)
+        self.verifier, self.prompt_format, self.question_column = verifier, prompt_format, question_column
+        self.max_chars = max_chars if max_chars is not None else getattr(verifier, "max_chars", None)
+        self.__name__ = name  # TRL logs each reward function under its name
+
+    def __call__(self, prompts: Sequence, completions: Sequence, **kwargs) -> list[float | None]:
+        if len(prompts) != len(completions):
+            raise GenrmError(f"{len(prompts)} prompts but {len(completions)} completions")
+        if self.question_column:
+            if self.question_column not in kwargs:
+                raise GenrmError(
+                    f"question_column '{self.question_column}' is not a dataset column; columns: "
+                    f"{', '.join(k for k in kwargs if k not in ('trainer_state', 'log_extra', 'log_metric'))}"
+                )
+            questions, fmt = [str(q) for q in kwargs[self.question_column]], "question"
+        else:
+            questions, fmt = [prompt_text(p) for p in prompts], self.prompt_format
+        solutions = [completion_text(c) for c in completions]
+        keep = [
+            i
+            for i in range(len(solutions))
+            if self.max_chars is None or len(questions[i]) + len(solutions[i]) <= self.max_chars
+        ]
+        results = self.verifier.score([(questions[i], solutions[i]) for i in keep], prompt_format=fmt)
+        out: list[float | None] = [None] * len(solutions)
+        for i, r in zip(keep, results):
+            out[i] = float(r[0])
+        log_metric = kwargs.get("log_metric")
+        if callable(log_metric) and keep:
+            log_metric(f"{self.__name__}/score_mean", sum(out[i] for i in keep) / len(keep))
+            log_metric(f"{self.__name__}/skipped_too_long", float(len(solutions) - len(keep)))
+        return out

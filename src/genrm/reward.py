@@ -1,0 +1,221 @@
+"""A trained verifier as a reward: (question, solution) in, a score in [0, 1] out.
+
+`RewardModel` is the one object `genrm serve` and the RL hooks (`genrm.integrations`) share. It
+holds a verifier (ORM, GenRM, GenRM-CoT with K votes, or the LLM-as-a-Judge) and the prompt the
+verifier was trained on, and maps what RL frameworks hand over onto that prompt:
+
+- `prompt_format="question"`: the text is a bare question, put into the task's prompt template;
+- `"verbatim"`: the text already is the verifier's solve prompt (e.g. the policy saw the same prompt);
+- `"auto"`: verbatim when the text has the template's fixed head and tail, else a question.
+
+`load_reward_model(source)` opens a run folder, a trained model folder (`RUN/models/genrm`), any
+model spec with a `method`, or the URL of a running `genrm serve` (a `RemoteRewardModel`).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Sequence
+
+from .errors import GenrmError
+from .formats import VerifyFormat
+from .verifiers import CoTVerifier, GenRMVerifier, ORMVerifier, Result
+
+PROMPT_FORMATS = ("question", "verbatim", "auto")
+METHODS = ("orm", "genrm", "genrm_cot", "judge")
+_MARK = "\x00genrm-question\x00"
+
+
+class RewardModel:
+    """A verifier plus the prompt it reads. `score` is thread-safe (one model call at a time)."""
+
+    def __init__(self, verifier, prompt_template: str = "{question}", method: str = "genrm", name: str = ""):
+        if "{question}" not in prompt_template:
+            raise GenrmError(f"prompt template {prompt_template!r} lacks '{{question}}'")
+        self.verifier, self.method, self.name = verifier, method, name or method
+        self.prompt_template = prompt_template
+        self._head, _, self._tail = prompt_template.format(question=_MARK).partition(_MARK)
+        self._lock = threading.Lock()
+        engine = getattr(verifier, "engine", None)
+        tok = getattr(engine, "tokenizer", None)
+        # end-of-text strings a decoded RL rollout may carry (OpenRLHF decodes with them)
+        self._trailing = tuple(t for t in {getattr(tok, "eos_token", None), getattr(tok, "pad_token", None)} if t)
+
+    # -- loading --------------------------------------------------------------------------------
+    @classmethod
+    def load(
+        cls,
+        source: str | Path,
+        method: str | None = None,
+        *,
+        task: str | None = None,
+        data: str | None = None,
+        k: int | None = None,
+        temperature: float | None = None,
+        max_new_tokens: int | None = None,
+        batch_size: int | None = None,
+        score_engine: str | None = None,
+    ) -> "RewardModel":
+        """A run folder (`method` picks the verifier; default: the first trained of genrm, genrm_cot,
+        orm), a verifier folder inside a run (`RUN/models/genrm`), or any model spec with `method`
+        (folder, Hub id, .gguf, `vllm:<model>`, OpenAI-compatible URL) and `task` (its prompt format)."""
+        from .pipeline.run import Run
+
+        path = Path(str(source))
+        if (path / "run.json").exists() or (
+            path.parent.name == "models" and (path.parent.parent / "run.json").exists()
+        ):
+            if not (path / "run.json").exists():
+                if method not in (None, path.name):
+                    raise GenrmError(f"{path} is the '{path.name}' verifier of its run; drop --method {method}")
+                path, method = path.parent.parent, path.name
+            run = Run(path)
+            overrides = dict(
+                k_votes=k, cot_temperature=temperature, cot_max_new_tokens=max_new_tokens, batch_size=batch_size
+            )
+            overrides["score_engine"] = score_engine
+            run.config = replace(run.config, **{n: v for n, v in overrides.items() if v is not None})
+            method = method or _default_method(run)
+            _check_method(method)
+            if method != "judge" and not (run.file("models", method) / "config.json").exists():
+                if not (run.file("models", method) / "adapter_config.json").exists():
+                    raise GenrmError(
+                        f"{run.file('models', method)} holds no trained verifier: run "
+                        f"`genrm train-verifier {path} {method}` first"
+                    )
+            from .pipeline.verification import make_verifier
+
+            return cls(make_verifier(run, method), run.task.prompt_template, method, f"{path.name}/{method}")
+        if method is None:
+            raise GenrmError(
+                f"{source} is not a run folder: say which verifier it is with --method orm|genrm|genrm_cot"
+            )
+        _check_method(method)
+        from .engines import make_engine
+        from .tasks import get_task
+
+        task_obj = get_task(task or "gsm8k", data=data)
+        fmt = getattr(task_obj, "verify_format", None) or VerifyFormat()
+        bs = batch_size or 256
+        if method == "orm":
+            verifier = ORMVerifier.from_pretrained(source, batch_size=bs)
+        else:
+            engine = make_engine(source, batch_size=bs, chat_template="auto" if method == "judge" else "never")
+            if method == "genrm":
+                verifier = GenRMVerifier(engine, fmt)
+            else:
+                verifier = CoTVerifier(
+                    engine,
+                    k=k or 4,
+                    fmt=fmt,
+                    temperature=1.0 if temperature is None else temperature,
+                    max_new_tokens=max_new_tokens or 256,
+                )
+        return cls(verifier, task_obj.prompt_template, method, f"{Path(str(source)).name}/{method}")
+
+    # -- prompts --------------------------------------------------------------------------------
+    def solve_prompt(self, text: str, prompt_format: str = "question") -> str:
+        """The verifier's solve prompt for a question (or for a text that already is one)."""
+        if prompt_format not in PROMPT_FORMATS:
+            raise GenrmError(f"prompt_format '{prompt_format}': use one of {', '.join(PROMPT_FORMATS)}")
+        if prompt_format == "verbatim" or (prompt_format == "auto" and self.looks_formatted(text)):
+            return text
+        return self.prompt_template.format(question=text)
+
+    def looks_formatted(self, text: str) -> bool:
+        head, tail = self._head, self._tail
+        return (
+            bool(head or tail) and len(text) >= len(head) + len(tail) and text.startswith(head) and text.endswith(tail)
+        )
+
+    def clean_completion(self, text: str) -> str:
+        """Drop trailing end-of-text/pad strings a decoded rollout may end with."""
+        changed = True
+        while changed and self._trailing:
+            changed = False
+            for t in self._trailing:
+                if text.endswith(t):
+                    text, changed = text[: -len(t)], True
+        return text
+
+    # -- scoring --------------------------------------------------------------------------------
+    def score(self, items: Sequence[tuple[str, str]], prompt_format: str = "question") -> list[Result]:
+        """`(score, votes, rationales)` per (question, solution); votes/rationales only for GenRM-CoT."""
+        return self.score_verbatim([(self.solve_prompt(q, prompt_format), s) for q, s in items])
+
+    def score_verbatim(self, pairs: Sequence[tuple[str, str]]) -> list[Result]:
+        """Score (solve prompt, solution) pairs as they are; identical pairs are scored once."""
+        if not pairs:
+            return []
+        unique = list(dict.fromkeys(pairs))
+        with self._lock:
+            scored = dict(zip(unique, self.verifier.score(unique)))
+        return [scored[p] for p in pairs]
+
+
+def _default_method(run) -> str:
+    for m in ("genrm", "genrm_cot", "orm"):
+        if any((run.file("models", m) / f).exists() for f in ("config.json", "adapter_config.json")):
+            return m
+    raise GenrmError(f"{run.path} has no trained verifier yet: run `genrm train-verifier {run.path} genrm` first")
+
+
+def _check_method(method: str) -> None:
+    if method not in METHODS:
+        raise GenrmError(f"unknown verifier method '{method}': use one of {', '.join(METHODS)}")
+
+
+def load_reward_model(source: str | None = None, method: str | None = None, **kwargs) -> Any:
+    """A `RewardModel` (run folder, model folder, model spec) or a `RemoteRewardModel` (http(s) URL
+    of `genrm serve`). Unset arguments come from GENRM_VERIFIER, GENRM_METHOD, GENRM_TASK and
+    GENRM_SERVE_API_KEY, so RL frameworks that load reward code from a file can be configured
+    from the environment."""
+    source = source or os.environ.get("GENRM_VERIFIER")
+    if not source:
+        raise GenrmError(
+            "no verifier given: set GENRM_VERIFIER to a run folder, a trained verifier folder or the URL "
+            "of `genrm serve` (or pass it in code)"
+        )
+    method = method or os.environ.get("GENRM_METHOD") or None
+    if str(source).startswith(("http://", "https://")):
+        from .client import RemoteRewardModel
+
+        return RemoteRewardModel(str(source), api_key=kwargs.pop("api_key", None))
+    kwargs.setdefault("task", os.environ.get("GENRM_TASK") or None)
+    return RewardModel.load(source, method, **kwargs)
+
+
+def openrlhf_pairs(
+    queries: Sequence[str], prompts: Sequence[str] | None, prompt_format: str, clean=lambda s: s
+) -> tuple[list[tuple[str, str]], str]:
+    """OpenRLHF hands over `query` = prompt + response and the `prompts`: split each query into
+    (prompt, response). Without prompts the whole query is read verbatim (prompt and response run
+    together, which is what the verifier reads anyway)."""
+    if prompts is None:
+        return [(clean(q), "") for q in queries], "verbatim"
+    if len(prompts) != len(queries):
+        raise GenrmError(f"{len(queries)} queries but {len(prompts)} prompts: send one prompt per query")
+    pairs = []
+    for i, (q, p) in enumerate(zip(queries, prompts)):
+        if q.startswith(p):
+            pairs.append((p, clean(q[len(p) :])))
+            continue
+        at = q.find(p.strip()) if p.strip() else -1  # decoding may change whitespace around the prompt
+        if at < 0:
+            raise GenrmError(f"query[{i}] does not contain prompts[{i}]: the query must be the prompt + the response")
+        end = at + len(p.strip())
+        pairs.append((q[at:end], clean(q[end:])))
+    return pairs, prompt_format
+
+
+def openrlhf_response(results: Sequence[Result]) -> dict:
+    """OpenRLHF's reward response: rewards, scores in [0, 1] (for dynamic filtering), per-sample logs."""
+    scores = [r[0] for r in results]
+    logs = {"genrm_score": scores}
+    if any(r[1] for r in results):  # K votes per item: their spread says how sure the verifier is
+        logs["genrm_vote_min"] = [min(r[1]) for r in results]
+        logs["genrm_vote_max"] = [max(r[1]) for r in results]
+    return {"rewards": scores, "scores": scores, "extra_logs": logs}

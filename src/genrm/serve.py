@@ -1,0 +1,393 @@
+"""`genrm serve`: a verifier behind HTTP (FastAPI + Uvicorn).
+
+    POST /score       {"items": [{"question", "solution"}], "return_votes", "prompt_format"}
+                      -> {"scores", "votes"?, "rationales"?, "method"}
+    POST /get_reward  OpenRLHF's remote reward protocol: {"query", "prompts", "labels"}
+                      -> {"rewards", "scores", "extra_logs"}
+    GET  /health      status, method, limits, queue depth and counters (no token needed)
+    GET  /docs        the OpenAPI schema, browsable (/openapi.json raw)
+
+Requests that arrive together are scored in one model call (dynamic batching): a single worker
+thread owns the model; requests queue as jobs, and each time the worker is free it takes the
+queued jobs up to `max_batch_items` items (waiting `max_wait_ms` for company when alone). The
+queue is bounded in items: a request that would overflow it gets 429 with Retry-After, so memory
+stays bounded under overload; 503 means the server is shutting down or its worker failed.
+"""
+
+import asyncio
+import ipaddress
+import json
+import secrets
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass
+from typing import Any, Callable, Literal
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
+
+from .errors import GenrmError
+from .reward import openrlhf_pairs, openrlhf_response
+
+
+class Item(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+    question: str = Field(description="the question, or the verifier's whole solve prompt (see prompt_format)")
+    solution: str = Field(description="the candidate solution to verify")
+
+
+class ScoreRequest(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+    items: list[Item] = Field(description="the items; at most the server's max_items (see /health)")
+    return_votes: bool = Field(False, description="GenRM-CoT: also return each vote's score and rationale")
+    prompt_format: Literal["question", "verbatim", "auto"] = Field(
+        "question",
+        description="question: put `question` into the verifier's prompt template; verbatim: `question` "
+        "already is that prompt; auto: verbatim when it has the template's head and tail",
+    )
+
+
+class ScoreResponse(BaseModel):
+    scores: list[float] = Field(description="p(correct) per item, in [0, 1]")
+    votes: list[list[float]] | None = Field(None, description="per item, the K votes' scores (GenRM-CoT)")
+    rationales: list[list[str]] | None = Field(None, description="per item, the K rationales (GenRM-CoT)")
+    method: str
+
+
+class RewardRequest(BaseModel):
+    model_config = ConfigDict(strict=True, extra="allow")
+    query: list[str] = Field(description="prompt + response, one string per sample")
+    prompts: list[str] | None = Field(None, description="the prompts, to split each query")
+    labels: list[Any] | None = Field(None, description="accepted and ignored: a verifier needs no reference")
+
+
+class RewardResponse(BaseModel):
+    rewards: list[float]
+    scores: list[float]
+    extra_logs: dict[str, list[float]]
+
+
+@dataclass
+class ServeLimits:
+    """Request limits and batching settings of a server."""
+
+    max_items: int = 256  # items per request
+    max_chars: int = 32_000  # characters per item (question + solution, or query)
+    max_body_bytes: int = 64 * 2**20
+    max_batch_items: int = 64  # items per model call
+    max_wait_ms: float = 5.0  # how long a lone request waits for others to batch with
+    max_queue_items: int = 4096  # items waiting for the model; beyond: 429
+    prompt_format: str = "auto"  # how /get_reward reads its prompts (see genrm.reward)
+
+    def __post_init__(self):
+        for name in ("max_items", "max_chars", "max_body_bytes", "max_batch_items", "max_queue_items"):
+            if getattr(self, name) < 1:
+                raise GenrmError(f"{name}={getattr(self, name)}: must be >= 1")
+        if self.max_queue_items < self.max_items:
+            raise GenrmError(
+                f"max_queue_items={self.max_queue_items} < max_items={self.max_items}: a full request could never "
+                "be queued; raise --max-queue-items"
+            )
+
+
+class QueueFull(Exception):
+    pass
+
+
+class Unavailable(Exception):
+    pass
+
+
+class DynamicBatcher:
+    """Jobs (lists of items) from many requests -> one `fn(items)` call per batch, on one thread."""
+
+    def __init__(self, fn: Callable[[list], list], max_batch_items: int, max_wait_s: float, max_queue_items: int):
+        self.fn, self.max_batch_items, self.max_wait_s = fn, max_batch_items, max_wait_s
+        self.max_queue_items = max_queue_items
+        self.jobs: deque = deque()  # (items, future, arrival time)
+        self.queued_items = 0
+        self.stats = {"requests": 0, "items": 0, "batches": 0, "rejected": 0, "errors": 0}
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="genrm-model")
+        self._wake: asyncio.Event | None = None
+        self._task: asyncio.Task | None = None
+        self._closed = False
+
+    @property
+    def alive(self) -> bool:
+        return self._task is not None and not self._task.done() and not self._closed
+
+    async def start(self) -> None:
+        self._wake = asyncio.Event()
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        self._closed = True
+        if self._task:
+            self._task.cancel()
+        while self.jobs:
+            _, fut, _ = self.jobs.popleft()
+            if not fut.done():
+                fut.set_exception(Unavailable("the server is shutting down"))
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    async def submit(self, items: list) -> list:
+        if not self.alive:
+            raise Unavailable("the model worker is not running (server starting, failed or shutting down)")
+        if not items:
+            return []
+        if self.queued_items + len(items) > self.max_queue_items:
+            self.stats["rejected"] += 1
+            raise QueueFull(f"{self.queued_items} items are already waiting (limit {self.max_queue_items})")
+        fut = asyncio.get_running_loop().create_future()
+        self.jobs.append((items, fut, time.monotonic()))
+        self.queued_items += len(items)
+        self.stats["requests"] += 1
+        self._wake.set()
+        return await fut
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            if not self.jobs:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            wait = self.jobs[0][2] + self.max_wait_s - time.monotonic()
+            if self.queued_items < self.max_batch_items and wait > 0:
+                await asyncio.sleep(wait)  # a lone request waits a moment for others to share the batch
+            batch, n = [], 0
+            while self.jobs and (not batch or n + len(self.jobs[0][0]) <= self.max_batch_items):
+                items, fut, _ = self.jobs.popleft()
+                self.queued_items -= len(items)
+                if not fut.done():  # a client that went away is not scored
+                    batch.append((items, fut))
+                    n += len(items)
+            if not batch:
+                continue
+            flat = [x for items, _ in batch for x in items]
+            try:
+                results = await loop.run_in_executor(self._executor, self.fn, flat)
+            except Exception as e:  # the model failed on this batch: its requests get the error, others go on
+                self.stats["errors"] += 1
+                for _, fut in batch:
+                    if not fut.done():
+                        fut.set_exception(e)
+                continue
+            self.stats["batches"] += 1
+            self.stats["items"] += n
+            k = 0
+            for items, fut in batch:
+                if not fut.done():
+                    fut.set_result(results[k : k + len(items)])
+                k += len(items)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(host: str, api_key: str | None) -> None:
+    """Refuse to expose a verifier beyond loopback without a token."""
+    if not is_loopback(host) and not api_key:
+        raise GenrmError(
+            f"--host {host} exposes the verifier beyond this machine without a token: set --api-key (or "
+            "GENRM_SERVE_API_KEY), or bind 127.0.0.1"
+        )
+
+
+def create_app(reward_model, limits: ServeLimits | None = None, api_key: str | None = None):
+    """The FastAPI app around a `RewardModel` (see the module docstring)."""
+    limits = limits or ServeLimits()
+    batcher = DynamicBatcher(
+        reward_model.score_verbatim, limits.max_batch_items, limits.max_wait_ms / 1000, limits.max_queue_items
+    )
+
+    bearer = HTTPBearer(auto_error=False)
+
+    def authorize(cred: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
+        if api_key is None:
+            return
+        if cred is None or not secrets.compare_digest(cred.credentials.encode(), api_key.encode()):
+            raise HTTPException(
+                401,
+                "missing or wrong API token: send the header 'Authorization: Bearer <token>'",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+
+    @asynccontextmanager
+    async def lifespan(app):
+        await batcher.start()
+        yield
+        await batcher.stop()
+
+    app = FastAPI(
+        title="genrm verifier",
+        version="1",
+        description=f"A {reward_model.method} verifier ({reward_model.name}) as a reward: POST /score for "
+        "(question, solution) items, POST /get_reward for OpenRLHF. Requests arriving together are batched on the "
+        "model; a full queue answers 429 (retry after the Retry-After header).",
+        lifespan=lifespan,
+    )
+    app.state.batcher = batcher
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError):
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return JSONResponse({"detail": "the body is not valid JSON"}, status_code=400)
+        parts = []
+        for e in errors:
+            where = ".".join(str(x) for x in e.get("loc", ()) if x != "body") or "body"
+            parts.append(f"{where}: {e.get('msg')}")
+        brief = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in errors[:50]]
+        return JSONResponse({"detail": "; ".join(parts[:10]), "errors": brief}, status_code=422)
+
+    async def run(pairs: list[tuple[str, str]]):
+        try:
+            return await batcher.submit(pairs)
+        except QueueFull as e:
+            raise HTTPException(429, f"the server is busy: {e}; retry shortly", headers={"Retry-After": "1"}) from e
+        except Unavailable as e:
+            raise HTTPException(503, str(e), headers={"Retry-After": "5"}) from e
+        except GenrmError as e:
+            raise HTTPException(422, str(e)) from e
+        except Exception as e:
+            raise HTTPException(500, f"the verifier failed on this batch: {type(e).__name__}: {e}") from e
+
+    def check_size(n: int, lengths: list[int], what: str) -> None:
+        if n > limits.max_items:
+            raise HTTPException(
+                413, f"{n} {what} in one request; the limit is {limits.max_items}: split the request into smaller ones"
+            )
+        for i, length in enumerate(lengths):
+            if length > limits.max_chars:
+                raise HTTPException(
+                    413,
+                    f"{what}[{i}] has {length} characters; the limit is {limits.max_chars} per item: shorten it, "
+                    "or start the server with a larger --max-chars",
+                )
+
+    @app.post(
+        "/score", response_model=ScoreResponse, response_model_exclude_none=True, dependencies=[Depends(authorize)]
+    )
+    async def score(req: ScoreRequest):
+        """Score (question, solution) items with the verifier."""
+        check_size(len(req.items), [len(it.question) + len(it.solution) for it in req.items], "items")
+        try:
+            pairs = [(reward_model.solve_prompt(it.question, req.prompt_format), it.solution) for it in req.items]
+        except GenrmError as e:
+            raise HTTPException(422, str(e)) from e
+        results = await run(pairs)
+        body = {"scores": [r[0] for r in results], "method": reward_model.method}
+        if req.return_votes:
+            body["votes"] = [r[1] for r in results]
+            body["rationales"] = [r[2] for r in results]
+        return body
+
+    @app.post("/get_reward", response_model=RewardResponse, dependencies=[Depends(authorize)])
+    async def get_reward(req: RewardRequest):
+        """OpenRLHF's remote reward model protocol (`--remote_rm_url http://host:port/get_reward`)."""
+        check_size(len(req.query), [len(q) for q in req.query], "query")
+        try:
+            texts, fmt = openrlhf_pairs(req.query, req.prompts, limits.prompt_format, reward_model.clean_completion)
+            pairs = [(reward_model.solve_prompt(p, fmt), s) for p, s in texts]
+        except GenrmError as e:
+            raise HTTPException(422, str(e)) from e
+        return openrlhf_response(await run(pairs))
+
+    @app.get("/health")
+    async def health():
+        """Liveness, what is served, limits and queue; 503 when the model worker is not running."""
+        body = {
+            "status": "ok" if batcher.alive else "unavailable",
+            "method": reward_model.method,
+            "model": reward_model.name,
+            "auth": api_key is not None,
+            "limits": asdict(limits),
+            "queue": {"items": batcher.queued_items, "requests": len(batcher.jobs)},
+            "stats": dict(batcher.stats),
+        }
+        return JSONResponse(body, status_code=200 if batcher.alive else 503)
+
+    return BodyLimit(app, limits.max_body_bytes)
+
+
+class BodyLimit:
+    """ASGI middleware: refuse request bodies over `max_bytes` (413) before they are parsed; read
+    every body as JSON whatever its content type."""
+
+    def __init__(self, app, max_bytes: int):
+        self.app, self.max_bytes = app, max_bytes
+
+    def __getattr__(self, name):  # app.state, app.openapi(), ... reach the wrapped FastAPI app
+        return getattr(self.app, name)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            return await self._too_large(send)
+        chunks, size, more = [], 0, True
+        while more:  # read the body here (chunked uploads have no length), counting as it comes
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            more = message.get("more_body", False)
+            if size > self.max_bytes:
+                return await self._too_large(send)
+        body, sent = b"".join(chunks), False
+        # this API speaks JSON only: read every body as JSON (curl -d sends a form content type)
+        kept = [(k, v) for k, v in scope.get("headers") or [] if k != b"content-type"]
+        scope = {**scope, "headers": [*kept, (b"content-type", b"application/json")]}
+
+        async def replay():
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        return await self.app(scope, replay, send)
+
+    async def _too_large(self, send):
+        detail = json.dumps(
+            {"detail": f"request body over {self.max_bytes} bytes: split it, or raise --max-body-bytes"}
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(detail)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": detail})
+
+
+def serve(
+    reward_model,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    limits: ServeLimits | None = None,
+    api_key: str | None = None,
+    log_level: str = "warning",
+) -> None:
+    """Run the server until interrupted. Binding beyond loopback needs an API token."""
+    import uvicorn
+
+    check_bind(host, api_key)
+    app = create_app(reward_model, limits, api_key)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=10)
