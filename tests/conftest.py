@@ -2,6 +2,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -21,6 +22,17 @@ def nano():
     return build_tiny_model("nano", seed=0)
 
 
+@pytest.fixture(scope="session")
+def micro_run(tmp_path_factory):
+    """A micro end-to-end run (every stage, nano models): trained ORM, GenRM and GenRM-CoT verifiers."""
+    from genrm import pipeline
+    from genrm.config import preset_config
+
+    run = pipeline.Run.create(tmp_path_factory.mktemp("run"), preset_config("micro"))
+    results = pipeline.run_all(run)
+    return run, results
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -34,20 +46,25 @@ def server(tmp_path_factory):
 
     model_dir = save_tiny_lm(tmp_path_factory.mktemp("served") / "model")
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, str(Path(__file__).parent / "openai_server.py"), str(model_dir), str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{url}/v1/models", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
-        if proc.poll() is not None:
-            raise RuntimeError(proc.stderr.read().decode())
+    proc, url = spawn_server([str(Path(__file__).parent / "openai_server.py"), str(model_dir), str(port)], port)
     yield url, model_dir
     proc.terminate()
     proc.wait(10)
+
+
+def spawn_server(args: list[str], port: int, ready: str = "/v1/models", env: dict | None = None):
+    """Start `python ARGS` and wait until GET `ready` answers 200 on loopback `port`."""
+    log = tempfile.TemporaryFile()  # not a pipe: a chatty server must never block on a full one
+    proc = subprocess.Popen([sys.executable, *args], stdout=log, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            if httpx.get(f"{url}{ready}", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.TransportError:
+            time.sleep(0.1)
+        if proc.poll() is not None:
+            log.seek(0)
+            raise RuntimeError(log.read().decode(errors="replace"))
+    proc.terminate()
+    raise RuntimeError(f"{' '.join(args)} did not answer on {url}{ready} within a minute")

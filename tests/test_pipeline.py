@@ -15,14 +15,6 @@ from genrm.io import read_jsonl
 from genrm.tasks import get_task
 
 
-@pytest.fixture(scope="module")
-def micro_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("run")
-    run = pipeline.Run.create(out, preset_config("micro"))
-    results = pipeline.run_all(run)
-    return run, results
-
-
 def test_every_stage_writes_its_artefacts(micro_run):
     run, results = micro_run
     for path in [

@@ -245,6 +245,8 @@ def create_app(reward_model, limits: ServeLimits | None = None, api_key: str | N
         errors = exc.errors()
         if any(e.get("type") == "json_invalid" for e in errors):
             return JSONResponse({"detail": "the body is not valid JSON"}, status_code=400)
+        if any(tuple(e.get("loc", ())) == ("body",) and e.get("type") == "missing" for e in errors):
+            return JSONResponse({"detail": "the request has no body: send a JSON object (see /docs)"}, 400)
         parts = []
         for e in errors:
             where = ".".join(str(x) for x in e.get("loc", ()) if x != "body") or "body"

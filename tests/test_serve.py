@@ -1,0 +1,256 @@
+"""`genrm serve` over real HTTP on loopback, with the micro run's trained verifiers."""
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+
+import httpx
+import pytest
+import uvicorn
+
+from conftest import free_port, spawn_server
+from genrm.candidates import load_candidates
+from genrm.reward import RewardModel
+from genrm.serve import ServeLimits, create_app
+
+TOKEN = "s3cret-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+UNICODE = [
+    ("ünïcödé wörds", " naïve -> e. Answer: e"),
+    ("日本語 の 質問", " 答え -> え. Answer: え"),
+    ("emoji 🚀🧪", " 🚀 -> 🚀, 🧪 -> 🧪. Answer: 🚀🧪"),
+    ("עברית right-to-left", " שלום -> ם. Answer: ם"),
+    ("combining e\u0301 and nul \x00", " tab\t and\nnewline. Answer: x\u200b"),
+]
+
+
+@pytest.fixture(scope="module")
+def items(micro_run):
+    """(question, solution) pairs the micro run's generator really sampled."""
+    run, _ = micro_run
+    problems = run.problems("test")
+    cands = load_candidates(run.file("candidates", "test.jsonl"), problems)
+    return [(p.question, c.text) for p in problems for c in cands[p.id]]
+
+
+@pytest.fixture(scope="module")
+def genrm(micro_run):
+    return RewardModel.load(micro_run[0].path, "genrm")
+
+
+@pytest.fixture(scope="module")
+def cli_server(micro_run):
+    """`python -m genrm serve RUN --method genrm` with a token and small limits, in its own process."""
+    port = free_port()
+    args = ["-m", "genrm", "serve", str(micro_run[0].path), "--method", "genrm", "--port", str(port)]
+    args += ["--api-key", TOKEN, "--max-items", "16", "--max-chars", "2000", "--max-body-bytes", "100000"]
+    proc, url = spawn_server(args, port, ready="/health")
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+@contextmanager
+def serving(app):
+    """Run an app with uvicorn on a loopback port in a thread (real HTTP), for app-level settings."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def post_items(url, items, **extra):
+    body = {"items": [{"question": q, "solution": s} for q, s in items], **extra}
+    return httpx.post(f"{url}/score", json=body, headers=AUTH, timeout=60)
+
+
+def test_scores_equal_the_in_process_verifier(cli_server, micro_run, genrm, items):
+    run, _ = micro_run
+    expected = [r[0] for r in genrm.score(items)]
+    got = []
+    for i in range(0, len(items), 16):
+        r = post_items(cli_server, items[i : i + 16])
+        assert r.status_code == 200, r.text
+        got += r.json()["scores"]
+    assert got == pytest.approx(expected, abs=1e-4)
+    assert len(set(round(x, 4) for x in expected)) > 1  # a real verifier: not one constant
+    # OpenRLHF's protocol: the query is the prompt + the response
+    prompts = [run.task.prompt_template.format(question=q) for q, _ in items[:16]]
+    queries = [p + s for p, (_, s) in zip(prompts, items[:16])]
+    body = {"query": queries, "prompts": prompts, "labels": ["unused"] * 16}
+    r = httpx.post(f"{cli_server}/get_reward", json=body, headers=AUTH)
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["rewards"] == pytest.approx(expected[:16], abs=1e-4) and out["scores"] == out["rewards"]
+    assert out["extra_logs"]["genrm_score"] == out["rewards"]
+    # without prompts the query is read as it is: the same text reaches the verifier
+    r = httpx.post(f"{cli_server}/get_reward", json={"query": queries}, headers=AUTH)
+    assert r.json()["rewards"] == pytest.approx(expected[:16], abs=1e-4)
+    # an end-of-text token a decoded rollout ends with is not read as part of the solution
+    eos = genrm.verifier.engine.tokenizer.eos_token
+    r = httpx.post(f"{cli_server}/get_reward", json={"query": [queries[0] + eos], "prompts": prompts[:1]}, headers=AUTH)
+    assert r.json()["rewards"][0] == pytest.approx(expected[0], abs=1e-4)
+    # a question in the verifier's own prompt format is recognised by prompt_format=auto
+    r = post_items(cli_server, [(prompts[0], items[0][1])], prompt_format="auto")
+    assert r.json()["scores"][0] == pytest.approx(expected[0], abs=1e-4)
+
+
+def test_auth(cli_server):
+    one = {"items": [{"question": "a b", "solution": " a -> a. Answer: a"}]}
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {TOKEN}"}):
+        r = httpx.post(f"{cli_server}/score", json=one, headers=headers)
+        assert r.status_code == 401 and "Bearer" in r.json()["detail"], (headers, r.text)
+        assert r.headers["www-authenticate"] == "Bearer"
+    r = httpx.post(f"{cli_server}/get_reward", json={"query": ["x"]})
+    assert r.status_code == 401
+    health = httpx.get(f"{cli_server}/health").json()  # open, for load balancers
+    assert health["status"] == "ok" and health["auth"] is True and health["method"] == "genrm"
+    paths = httpx.get(f"{cli_server}/openapi.json").json()["paths"]
+    assert {"/score", "/get_reward", "/health"} <= set(paths)
+
+
+def test_limits(cli_server):
+    r = post_items(cli_server, [("a", "b")] * 17)
+    assert r.status_code == 413 and "17 items" in r.json()["detail"] and "16" in r.json()["detail"]
+    r = post_items(cli_server, [("a", "b"), ("q" * 1000, "s" * 1001)])
+    assert r.status_code == 413 and "items[1]" in r.json()["detail"] and "2000" in r.json()["detail"]
+    r = httpx.post(f"{cli_server}/get_reward", json={"query": ["x" * 2001]}, headers=AUTH)
+    assert r.status_code == 413 and "query[0]" in r.json()["detail"]
+    huge = b'{"items": [{"question": "' + b"x" * 300_000 + b'", "solution": "y"}]}'
+    r = httpx.post(f"{cli_server}/score", content=huge, headers=AUTH)
+    assert r.status_code == 413 and "100000 bytes" in r.json()["detail"]
+
+    def chunks():  # no content-length: the limit holds while the body streams in
+        for _ in range(30):
+            yield b"x" * 10_000
+
+    r = httpx.post(f"{cli_server}/score", content=chunks(), headers=AUTH)
+    assert r.status_code == 413
+    assert httpx.get(f"{cli_server}/health").json()["status"] == "ok"  # and the server is fine
+
+
+@pytest.mark.parametrize(
+    "body, status, words",
+    [
+        (b'{"items": [', 400, "not valid JSON"),
+        (b"", 400, "no body"),
+        (b"[1, 2]", 422, "body"),
+        (b'{"items": {"question": "a"}}', 422, "items"),
+        (b'{"items": [{"question": 1, "solution": "b"}]}', 422, "items.0.question"),
+        (b'{"items": [{"question": "a"}]}', 422, "items.0.solution: Field required"),
+        (b'{"items": [], "return_votes": "yes"}', 422, "return_votes"),
+        (b'{"items": [], "prompt_format": "raw"}', 422, "prompt_format"),
+        (b'{"items": [], "return_vote": true}', 422, "return_vote: Extra inputs"),
+    ],
+)
+def test_bad_requests_get_clear_4xx(cli_server, body, status, words):
+    r = httpx.post(f"{cli_server}/score", content=body, headers=AUTH)
+    assert r.status_code == status, r.text
+    assert words in r.json()["detail"]
+
+
+def test_empty_and_mismatched_reward_requests(cli_server):
+    assert post_items(cli_server, []).json() == {"scores": [], "method": "genrm"}
+    r = httpx.post(f"{cli_server}/get_reward", json={"query": [], "prompts": [], "labels": []}, headers=AUTH)
+    assert r.status_code == 200 and r.json()["rewards"] == []
+    r = httpx.post(f"{cli_server}/get_reward", json={"query": ["a", "b"], "prompts": ["a"]}, headers=AUTH)
+    assert r.status_code == 422 and "2 queries but 1 prompts" in r.json()["detail"]
+    r = httpx.post(f"{cli_server}/get_reward", json={"query": ["abc"], "prompts": ["zz"]}, headers=AUTH)
+    assert r.status_code == 422 and "query[0] does not contain prompts[0]" in r.json()["detail"]
+    r = httpx.post(f"{cli_server}/get_reward", json={"query": "abc"}, headers=AUTH)
+    assert r.status_code == 422 and "query" in r.json()["detail"]
+
+
+def test_unicode(cli_server, genrm):
+    r = post_items(cli_server, UNICODE)
+    assert r.status_code == 200, r.text
+    assert r.json()["scores"] == pytest.approx([x[0] for x in genrm.score(UNICODE)], abs=1e-4)
+
+
+def test_concurrent_clients_are_batched_and_answered_right(cli_server, genrm, items):
+    expected = dict(zip(items, (r[0] for r in genrm.score(items))))
+    before = httpx.get(f"{cli_server}/health").json()["stats"]
+
+    def client(c):
+        wrong = 0
+        for j in range(8):
+            part = [items[(c * 7 + j * 3 + k) % len(items)] for k in range(1 + (c + j) % 3)]
+            r = post_items(cli_server, part)
+            wrong += r.status_code != 200 or any(
+                abs(s - expected[it]) > 1e-4 for s, it in zip(r.json()["scores"], part)
+            )
+        return wrong
+
+    with ThreadPoolExecutor(24) as ex:
+        assert sum(ex.map(client, range(24))) == 0
+    after = httpx.get(f"{cli_server}/health").json()["stats"]
+    requests, batches = after["requests"] - before["requests"], after["batches"] - before["batches"]
+    assert requests == 24 * 8 and batches < requests  # requests that arrived together shared model calls
+
+
+def test_refuses_to_bind_beyond_loopback_without_a_token(micro_run):
+    cmd = [sys.executable, "-m", "genrm", "serve", str(micro_run[0].path), "--host", "0.0.0.0"]
+    env = {k: v for k, v in os.environ.items() if k != "GENRM_SERVE_API_KEY"}
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 2 and "--api-key" in r.stdout + r.stderr
+
+
+def test_cot_votes_and_orm_over_http(micro_run, items):
+    """GenRM-CoT returns K votes and rationales on request (greedy: comparable); the ORM serves too."""
+    run, _ = micro_run
+    cot = RewardModel.load(run.path, "genrm_cot", temperature=0.0)
+    expected = cot.score(items[:6])
+    with serving(create_app(cot)) as url:
+        r = httpx.post(
+            f"{url}/score",
+            json={"items": [{"question": q, "solution": s} for q, s in items[:6]], "return_votes": True},
+        )
+        plain = httpx.post(f"{url}/score", json={"items": [{"question": items[0][0], "solution": items[0][1]}]})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    k = run.config.k_votes
+    assert body["method"] == "genrm_cot" and all(len(v) == k for v in body["votes"])
+    assert all(len(rs) == k and all(isinstance(x, str) for x in rs) for rs in body["rationales"])
+    assert body["rationales"] == [e[2] for e in expected]
+    assert body["scores"] == pytest.approx([e[0] for e in expected], abs=1e-4)
+    assert body["scores"] == pytest.approx([sum(v) / k for v in body["votes"]])
+    assert "votes" not in plain.json()  # only on request
+    orm = RewardModel.load(run.file("models", "orm"))  # a verifier folder inside a run: its method is its name
+    assert orm.method == "orm"
+    with serving(create_app(orm)) as url:
+        r = httpx.post(f"{url}/score", json={"items": [{"question": q, "solution": s} for q, s in items[:8]]})
+    assert r.json()["scores"] == pytest.approx([x[0] for x in orm.score(items[:8])], abs=1e-4)
+
+
+def test_full_queue_answers_429_and_recovers(genrm, items):
+    """With the model busy (its lock held here), requests queue up to the bound; beyond it: 429."""
+    app = create_app(genrm, ServeLimits(max_items=4, max_queue_items=4, max_wait_ms=0))
+    batcher = app.state.batcher
+    four = {"items": [{"question": q, "solution": s} for q, s in items[:4]]}
+    with serving(app) as url, ThreadPoolExecutor(2) as ex:
+        genrm._lock.acquire()
+        try:
+            first = ex.submit(httpx.post, f"{url}/score", json=four, timeout=60)
+            while batcher.stats["requests"] < 1 or batcher.jobs:  # the worker took it and waits for the model
+                time.sleep(0.01)
+            second = ex.submit(httpx.post, f"{url}/score", json=four, timeout=60)
+            while batcher.queued_items < 4:  # queued behind it: the queue is now full
+                time.sleep(0.01)
+            r = httpx.post(f"{url}/score", json=four)
+            assert r.status_code == 429 and r.headers["retry-after"] == "1" and "busy" in r.json()["detail"]
+            assert httpx.get(f"{url}/health").json()["stats"]["rejected"] == 1
+        finally:
+            genrm._lock.release()
+        assert first.result().status_code == 200 and second.result().status_code == 200
+        assert httpx.post(f"{url}/score", json=four).status_code == 200  # and it serves again
