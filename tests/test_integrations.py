@@ -1,0 +1,206 @@
+"""RL hooks over the micro run's trained GenRM: TRL (with a real GRPOTrainer), verl, OpenRLHF, remote."""
+
+import importlib.util
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import free_port, spawn_server
+from genrm.candidates import load_candidates
+from genrm.errors import GenrmError
+from genrm.integrations import env_reward_model
+from genrm.integrations.trl import GRPOReward
+from genrm.reward import RewardModel
+from hf_models import save_tiny_lm
+
+
+@pytest.fixture(scope="module")
+def genrm(micro_run):
+    return RewardModel.load(micro_run[0].path, "genrm")
+
+
+@pytest.fixture(scope="module")
+def items(micro_run):
+    run, _ = micro_run
+    problems = run.problems("test")
+    cands = load_candidates(run.file("candidates", "test.jsonl"), problems)
+    return [(p.question, c.text) for p in problems for c in cands[p.id]][:12]
+
+
+@pytest.fixture
+def env_verifier(micro_run, monkeypatch):
+    """GENRM_VERIFIER set as an RL launcher would; the per-process cache emptied around the test."""
+    monkeypatch.setenv("GENRM_VERIFIER", str(micro_run[0].path))
+    monkeypatch.setenv("GENRM_METHOD", "genrm")
+    env_reward_model.cache_clear()
+    yield
+    env_reward_model.cache_clear()
+
+
+def load_by_path(module):
+    """Import a hook file the way verl and OpenRLHF do: by its path, outside any package."""
+    spec = importlib.util.spec_from_file_location("custom_reward_module", module.__file__)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_trl_reward_plain_chat_and_column(micro_run, genrm, items):
+    run, _ = micro_run
+    expected = [r[0] for r in genrm.score(items)]
+    reward = GRPOReward(str(run.path))  # loads the run's first trained verifier: GenRM
+    assert reward.verifier.method == "genrm" and reward.__name__ == "genrm"
+    prompts = [run.task.prompt_template.format(question=q) for q, _ in items]  # what the policy saw
+    assert reward(prompts, [s for _, s in items]) == pytest.approx(expected, abs=1e-5)
+    chat_prompts = [[{"role": "system", "content": "Be brief."}, {"role": "user", "content": q}] for q, _ in items]
+    chat_completions = [[{"role": "assistant", "content": s}] for _, s in items]
+    assert reward(chat_prompts, chat_completions) == pytest.approx(expected, abs=1e-5)
+    parts = [[{"role": "user", "content": [{"type": "text", "text": q}]}] for q, _ in items]  # multimodal form
+    assert reward(parts, chat_completions) == pytest.approx(expected, abs=1e-5)
+    by_column = GRPOReward(genrm, question_column="question")
+    templated = [f"<|user|>{q}<|assistant|>" for q, _ in items]  # a chat-templated string: use the column
+    got = by_column(templated, [s for _, s in items], question=[q for q, _ in items], answer=["x"] * len(items))
+    assert got == pytest.approx(expected, abs=1e-5)
+    with pytest.raises(GenrmError, match="question_column 'question' is not a dataset column; columns: answer"):
+        by_column(templated, [s for _, s in items], answer=["x"] * len(items))
+    capped = GRPOReward(genrm, max_chars=len(items[0][0]) + len(items[0][1]))
+    long = [(q, s + " " * 1000) for q, s in items[:2]]
+    out = capped([items[0][0], long[0][0]], [items[0][1], long[0][1]])
+    assert out[0] == pytest.approx(expected[0], abs=1e-5) and out[1] is None  # TRL skips None
+
+
+def test_verl_compute_score_loaded_by_path(env_verifier, genrm, items):
+    import genrm.integrations.verl as verl_hook
+
+    mod = load_by_path(verl_hook)
+    expected = [r[0] for r in genrm.score(items)]
+    q, s = items[0]
+    one = mod.compute_score(data_source="openai/gsm8k", solution_str=s, ground_truth="7", extra_info={"question": q})
+    assert isinstance(one, float) and one == pytest.approx(expected[0], abs=1e-5)
+    batch = mod.compute_score_batch(
+        data_sources=["d"] * len(items),
+        solution_strs=[s for _, s in items],
+        ground_truths=[None] * len(items),
+        extra_infos=[{"question": q, "index": i} for i, (q, _) in enumerate(items)],
+    )
+    assert batch == pytest.approx(expected, abs=1e-5)
+    with pytest.raises(GenrmError, match=r"extra_info\[0\] has no 'question' string \(it has: index\)"):
+        mod.compute_score("d", s, None, {"index": 3})
+
+
+def test_openrlhf_reward_func_loaded_by_path(env_verifier, micro_run, genrm, items):
+    import genrm.integrations.openrlhf as openrlhf_hook
+
+    mod = load_by_path(openrlhf_hook)
+    run, _ = micro_run
+    expected = torch.tensor([r[0] for r in genrm.score(items)])
+    prompts = [run.task.prompt_template.format(question=q) for q, _ in items]
+    out = mod.reward_func([p + s for p, (_, s) in zip(prompts, items)], prompts, ["label"] * len(items))
+    assert set(out) == {"rewards", "scores", "extra_logs"}
+    assert torch.allclose(out["rewards"], expected, atol=1e-5) and torch.equal(out["scores"], out["rewards"])
+    assert torch.equal(out["extra_logs"]["genrm_score"], out["rewards"])
+
+
+def test_hooks_without_a_verifier_say_how_to_set_one(monkeypatch):
+    monkeypatch.delenv("GENRM_VERIFIER", raising=False)
+    env_reward_model.cache_clear()
+    import genrm.integrations.openrlhf as openrlhf_hook
+
+    with pytest.raises(GenrmError, match="set GENRM_VERIFIER"):
+        openrlhf_hook.reward_func(["q a"], ["q"], None)
+
+
+def test_remote_verifier_behind_genrm_serve(micro_run, genrm, items, monkeypatch):
+    """The same hooks against `genrm serve`: big batches split to the server's limit, token from env."""
+    port = free_port()
+    args = ["-m", "genrm", "serve", str(micro_run[0].path), "--port", str(port), "--max-items", "5"]
+    proc, url = spawn_server([*args, "--api-key", "tok"], port, ready="/health")
+    try:
+        monkeypatch.setenv("GENRM_SERVE_API_KEY", "tok")
+        reward = GRPOReward(url)
+        assert reward.verifier.method == "genrm" and reward.verifier.max_items == 5
+        expected = [r[0] for r in genrm.score(items)]
+        chat = [[{"role": "user", "content": q}] for q, _ in items]
+        assert reward(chat, [s for _, s in items]) == pytest.approx(expected, abs=1e-4)
+        monkeypatch.setenv("GENRM_SERVE_API_KEY", "wrong")
+        with pytest.raises(GenrmError, match="401"):
+            GRPOReward(url)(chat[:1], [items[0][1]])
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def _grpo(model, tokenizer, dataset, reward, out: Path):
+    from trl import GRPOConfig, GRPOTrainer
+
+    args = GRPOConfig(
+        output_dir=str(out),
+        per_device_train_batch_size=4,
+        num_generations=4,
+        max_completion_length=24,
+        max_steps=2,
+        learning_rate=1e-4,
+        logging_steps=1,
+        save_strategy="no",
+        report_to="none",
+        use_cpu=True,
+        bf16=False,
+        seed=0,
+    )
+    trainer = GRPOTrainer(
+        model=model, reward_funcs=reward, args=args, train_dataset=dataset, processing_class=tokenizer
+    )
+    before = [p.detach().clone() for p in model.parameters()]
+    trainer.train()
+    moved = any(not torch.equal(a, b.detach()) for a, b in zip(before, model.parameters()))
+    return [h for h in trainer.state.log_history if "rewards/genrm/mean" in h], moved
+
+
+class Recording(GRPOReward):
+    """The TRL adapter, keeping what GRPOTrainer handed it."""
+
+    calls: list
+
+    def __call__(self, prompts, completions, **kwargs):
+        out = super().__call__(prompts, completions, **kwargs)
+        self.calls = [*getattr(self, "calls", []), (prompts, completions, out)]
+        return out
+
+
+def test_grpo_trainer_with_genrm_reward_plain_prompts(micro_run, genrm, tmp_path):
+    """A real GRPOTrainer, two steps: the micro run's generator as the policy, GenRM as its reward."""
+    from datasets import Dataset
+
+    from genrm.model import load_model
+
+    run, _ = micro_run
+    policy, tok = load_model(run.file("models", "generator"))
+    data = Dataset.from_list([{"prompt": run.task.prompt(p)} for p in run.problems("test")])
+    reward = Recording(genrm)
+    logs, moved = _grpo(policy, tok, data, reward, tmp_path)
+    assert len(logs) == 2 and moved
+    assert all(0.0 < h["rewards/genrm/mean"] < 1.0 and "genrm/score_mean" in h for h in logs)
+    prompts, completions, out = reward.calls[0]
+    assert isinstance(prompts[0], str) and len(out) == len(completions) == 4
+    assert out == pytest.approx([r[0] for r in genrm.score(list(zip(prompts, completions)), "auto")], abs=1e-5)
+
+
+def test_grpo_trainer_with_genrm_reward_chat_prompts(micro_run, genrm, tmp_path):
+    """Conversational data and a chat-template policy: the reward reads the user turn and the reply."""
+    from datasets import Dataset
+
+    from genrm.model import load_model
+
+    run, _ = micro_run
+    policy, tok = load_model(save_tiny_lm(tmp_path / "policy", arch="qwen2"))
+    data = Dataset.from_list([{"prompt": [{"role": "user", "content": p.question}]} for p in run.problems("test")])
+    reward = Recording(genrm)
+    logs, moved = _grpo(policy, tok, data, reward, tmp_path / "out")
+    assert len(logs) == 2 and moved
+    assert all(not math.isnan(h["rewards/genrm/mean"]) for h in logs)
+    prompts, completions, out = reward.calls[0]
+    assert prompts[0][-1]["role"] == "user" and completions[0][0]["role"] == "assistant"
+    pairs = [(p[-1]["content"], c[0]["content"]) for p, c in zip(prompts, completions)]
+    assert out == pytest.approx([r[0] for r in genrm.score(pairs)], abs=1e-5)
