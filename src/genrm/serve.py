@@ -111,7 +111,7 @@ class DynamicBatcher:
         self.max_queue_items = max_queue_items
         self.jobs: deque = deque()  # (items, future, arrival time)
         self.queued_items = 0
-        self.stats = {"requests": 0, "items": 0, "batches": 0, "rejected": 0, "errors": 0}
+        self.stats = {"requests": 0, "items": 0, "batches": 0, "rejected": 0, "errors": 0, "model_seconds": 0.0}
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="genrm-model")
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task | None = None
@@ -170,6 +170,7 @@ class DynamicBatcher:
             if not batch:
                 continue
             flat = [x for items, _ in batch for x in items]
+            start = time.perf_counter()
             try:
                 results = await loop.run_in_executor(self._executor, self.fn, flat)
             except Exception as e:  # the model failed on this batch: its requests get the error, others go on
@@ -180,6 +181,7 @@ class DynamicBatcher:
                 continue
             self.stats["batches"] += 1
             self.stats["items"] += n
+            self.stats["model_seconds"] = round(self.stats["model_seconds"] + time.perf_counter() - start, 3)
             k = 0
             for items, fut in batch:
                 if not fut.done():
