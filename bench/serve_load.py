@@ -185,7 +185,12 @@ if __name__ == "__main__":
     ap.add_argument("--requests", type=int, default=10_000)
     ap.add_argument("--clients", type=int, default=32)
     ap.add_argument("--pool", type=int, default=256, help="distinct items requests draw from")
-    ap.add_argument("--max-batch-items", type=int, default=64, help="the server's; 1: one request per model call, no dynamic batching")
+    ap.add_argument(
+        "--max-batch-items",
+        type=int,
+        default=64,
+        help="the server's; 1: one request per model call, no dynamic batching",
+    )
     ap.add_argument("--max-seconds", type=float, default=900, help="stop sending after this long")
     a = ap.parse_args()
     if a.requests < 1 or a.clients < 1:

@@ -33,6 +33,25 @@ def micro_run(tmp_path_factory):
     return run, results
 
 
+@pytest.fixture(scope="session")
+def run_items(micro_run):
+    """(question, solution) pairs the micro run's generator really sampled for its test problems."""
+    from genrm.candidates import load_candidates
+
+    run, _ = micro_run
+    problems = run.problems("test")
+    cands = load_candidates(run.file("candidates", "test.jsonl"), problems)
+    return [(p.question, c.text) for p in problems for c in cands[p.id]]
+
+
+@pytest.fixture(scope="session")
+def genrm_reward(micro_run):
+    """The micro run's trained GenRM as a `RewardModel`."""
+    from genrm.reward import RewardModel
+
+    return RewardModel.load(micro_run[0].path, "genrm")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -8,25 +8,15 @@ import pytest
 import torch
 
 from conftest import free_port, spawn_server
-from genrm.candidates import load_candidates
 from genrm.errors import GenrmError
 from genrm.integrations import env_reward_model
 from genrm.integrations.trl import GRPOReward
-from genrm.reward import RewardModel
 from hf_models import save_tiny_lm
 
 
 @pytest.fixture(scope="module")
-def genrm(micro_run):
-    return RewardModel.load(micro_run[0].path, "genrm")
-
-
-@pytest.fixture(scope="module")
-def items(micro_run):
-    run, _ = micro_run
-    problems = run.problems("test")
-    cands = load_candidates(run.file("candidates", "test.jsonl"), problems)
-    return [(p.question, c.text) for p in problems for c in cands[p.id]][:12]
+def items(run_items):
+    return run_items[:12]
 
 
 @pytest.fixture
@@ -47,9 +37,9 @@ def load_by_path(module):
     return mod
 
 
-def test_trl_reward_plain_chat_and_column(micro_run, genrm, items):
+def test_trl_reward_plain_chat_and_column(micro_run, genrm_reward, items):
     run, _ = micro_run
-    expected = [r[0] for r in genrm.score(items)]
+    expected = [r[0] for r in genrm_reward.score(items)]
     reward = GRPOReward(str(run.path))  # loads the run's first trained verifier: GenRM
     assert reward.verifier.method == "genrm" and reward.__name__ == "genrm"
     prompts = [run.task.prompt_template.format(question=q) for q, _ in items]  # what the policy saw
@@ -59,23 +49,23 @@ def test_trl_reward_plain_chat_and_column(micro_run, genrm, items):
     assert reward(chat_prompts, chat_completions) == pytest.approx(expected, abs=1e-5)
     parts = [[{"role": "user", "content": [{"type": "text", "text": q}]}] for q, _ in items]  # multimodal form
     assert reward(parts, chat_completions) == pytest.approx(expected, abs=1e-5)
-    by_column = GRPOReward(genrm, question_column="question")
+    by_column = GRPOReward(genrm_reward, question_column="question")
     templated = [f"<|user|>{q}<|assistant|>" for q, _ in items]  # a chat-templated string: use the column
     got = by_column(templated, [s for _, s in items], question=[q for q, _ in items], answer=["x"] * len(items))
     assert got == pytest.approx(expected, abs=1e-5)
     with pytest.raises(GenrmError, match="question_column 'question' is not a dataset column; columns: answer"):
         by_column(templated, [s for _, s in items], answer=["x"] * len(items))
-    capped = GRPOReward(genrm, max_chars=len(items[0][0]) + len(items[0][1]))
+    capped = GRPOReward(genrm_reward, max_chars=len(items[0][0]) + len(items[0][1]))
     long = [(q, s + " " * 1000) for q, s in items[:2]]
     out = capped([items[0][0], long[0][0]], [items[0][1], long[0][1]])
     assert out[0] == pytest.approx(expected[0], abs=1e-5) and out[1] is None  # TRL skips None
 
 
-def test_verl_compute_score_loaded_by_path(env_verifier, genrm, items):
+def test_verl_compute_score_loaded_by_path(env_verifier, genrm_reward, items):
     import genrm.integrations.verl as verl_hook
 
     mod = load_by_path(verl_hook)
-    expected = [r[0] for r in genrm.score(items)]
+    expected = [r[0] for r in genrm_reward.score(items)]
     q, s = items[0]
     one = mod.compute_score(data_source="openai/gsm8k", solution_str=s, ground_truth="7", extra_info={"question": q})
     assert isinstance(one, float) and one == pytest.approx(expected[0], abs=1e-5)
@@ -90,12 +80,12 @@ def test_verl_compute_score_loaded_by_path(env_verifier, genrm, items):
         mod.compute_score("d", s, None, {"index": 3})
 
 
-def test_openrlhf_reward_func_loaded_by_path(env_verifier, micro_run, genrm, items):
+def test_openrlhf_reward_func_loaded_by_path(env_verifier, micro_run, genrm_reward, items):
     import genrm.integrations.openrlhf as openrlhf_hook
 
     mod = load_by_path(openrlhf_hook)
     run, _ = micro_run
-    expected = torch.tensor([r[0] for r in genrm.score(items)])
+    expected = torch.tensor([r[0] for r in genrm_reward.score(items)])
     prompts = [run.task.prompt_template.format(question=q) for q, _ in items]
     out = mod.reward_func([p + s for p, (_, s) in zip(prompts, items)], prompts, ["label"] * len(items))
     assert set(out) == {"rewards", "scores", "extra_logs"}
@@ -112,7 +102,7 @@ def test_hooks_without_a_verifier_say_how_to_set_one(monkeypatch):
         openrlhf_hook.reward_func(["q a"], ["q"], None)
 
 
-def test_remote_verifier_behind_genrm_serve(micro_run, genrm, items, monkeypatch):
+def test_remote_verifier_behind_genrm_serve(micro_run, genrm_reward, items, monkeypatch):
     """The same hooks against `genrm serve`: big batches split to the server's limit, token from env."""
     port = free_port()
     args = ["-m", "genrm", "serve", str(micro_run[0].path), "--port", str(port), "--max-items", "5"]
@@ -121,7 +111,7 @@ def test_remote_verifier_behind_genrm_serve(micro_run, genrm, items, monkeypatch
         monkeypatch.setenv("GENRM_SERVE_API_KEY", "tok")
         reward = GRPOReward(url)
         assert reward.verifier.method == "genrm" and reward.verifier.max_items == 5
-        expected = [r[0] for r in genrm.score(items)]
+        expected = [r[0] for r in genrm_reward.score(items)]
         chat = [[{"role": "user", "content": q}] for q, _ in items]
         assert reward(chat, [s for _, s in items]) == pytest.approx(expected, abs=1e-4)
         monkeypatch.setenv("GENRM_SERVE_API_KEY", "wrong")
@@ -169,7 +159,7 @@ class Recording(GRPOReward):
         return out
 
 
-def test_grpo_trainer_with_genrm_reward_plain_prompts(micro_run, genrm, tmp_path):
+def test_grpo_trainer_with_genrm_reward_plain_prompts(micro_run, genrm_reward, tmp_path):
     """A real GRPOTrainer, two steps: the micro run's generator as the policy, GenRM as its reward."""
     from datasets import Dataset
 
@@ -178,16 +168,16 @@ def test_grpo_trainer_with_genrm_reward_plain_prompts(micro_run, genrm, tmp_path
     run, _ = micro_run
     policy, tok = load_model(run.file("models", "generator"))
     data = Dataset.from_list([{"prompt": run.task.prompt(p)} for p in run.problems("test")])
-    reward = Recording(genrm)
+    reward = Recording(genrm_reward)
     logs, moved = _grpo(policy, tok, data, reward, tmp_path)
     assert len(logs) == 2 and moved
     assert all(0.0 < h["rewards/genrm/mean"] < 1.0 and "genrm/score_mean" in h for h in logs)
     prompts, completions, out = reward.calls[0]
     assert isinstance(prompts[0], str) and len(out) == len(completions) == 4
-    assert out == pytest.approx([r[0] for r in genrm.score(list(zip(prompts, completions)), "auto")], abs=1e-5)
+    assert out == pytest.approx([r[0] for r in genrm_reward.score(list(zip(prompts, completions)), "auto")], abs=1e-5)
 
 
-def test_grpo_trainer_with_genrm_reward_chat_prompts(micro_run, genrm, tmp_path):
+def test_grpo_trainer_with_genrm_reward_chat_prompts(micro_run, genrm_reward, tmp_path):
     """Conversational data and a chat-template policy: the reward reads the user turn and the reply."""
     from datasets import Dataset
 
@@ -196,11 +186,11 @@ def test_grpo_trainer_with_genrm_reward_chat_prompts(micro_run, genrm, tmp_path)
     run, _ = micro_run
     policy, tok = load_model(save_tiny_lm(tmp_path / "policy", arch="qwen2"))
     data = Dataset.from_list([{"prompt": [{"role": "user", "content": p.question}]} for p in run.problems("test")])
-    reward = Recording(genrm)
+    reward = Recording(genrm_reward)
     logs, moved = _grpo(policy, tok, data, reward, tmp_path / "out")
     assert len(logs) == 2 and moved
     assert all(not math.isnan(h["rewards/genrm/mean"]) for h in logs)
     prompts, completions, out = reward.calls[0]
     assert prompts[0][-1]["role"] == "user" and completions[0][0]["role"] == "assistant"
     pairs = [(p[-1]["content"], c[0]["content"]) for p, c in zip(prompts, completions)]
-    assert out == pytest.approx([r[0] for r in genrm.score(pairs)], abs=1e-5)
+    assert out == pytest.approx([r[0] for r in genrm_reward.score(pairs)], abs=1e-5)

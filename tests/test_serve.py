@@ -13,7 +13,6 @@ import pytest
 import uvicorn
 
 from conftest import free_port, spawn_server
-from genrm.candidates import load_candidates
 from genrm.reward import RewardModel
 from genrm.serve import ServeLimits, create_app
 
@@ -26,20 +25,6 @@ UNICODE = [
     ("עברית right-to-left", " שלום -> ם. Answer: ם"),
     ("combining e\u0301 and nul \x00", " tab\t and\nnewline. Answer: x\u200b"),
 ]
-
-
-@pytest.fixture(scope="module")
-def items(micro_run):
-    """(question, solution) pairs the micro run's generator really sampled."""
-    run, _ = micro_run
-    problems = run.problems("test")
-    cands = load_candidates(run.file("candidates", "test.jsonl"), problems)
-    return [(p.question, c.text) for p in problems for c in cands[p.id]]
-
-
-@pytest.fixture(scope="module")
-def genrm(micro_run):
-    return RewardModel.load(micro_run[0].path, "genrm")
 
 
 @pytest.fixture(scope="module")
@@ -75,19 +60,19 @@ def post_items(url, items, **extra):
     return httpx.post(f"{url}/score", json=body, headers=AUTH, timeout=60)
 
 
-def test_scores_equal_the_in_process_verifier(cli_server, micro_run, genrm, items):
+def test_scores_equal_the_in_process_verifier(cli_server, micro_run, genrm_reward, run_items):
     run, _ = micro_run
-    expected = [r[0] for r in genrm.score(items)]
+    expected = [r[0] for r in genrm_reward.score(run_items)]
     got = []
-    for i in range(0, len(items), 16):
-        r = post_items(cli_server, items[i : i + 16])
+    for i in range(0, len(run_items), 16):
+        r = post_items(cli_server, run_items[i : i + 16])
         assert r.status_code == 200, r.text
         got += r.json()["scores"]
     assert got == pytest.approx(expected, abs=1e-4)
     assert len(set(round(x, 4) for x in expected)) > 1  # a real verifier: not one constant
     # OpenRLHF's protocol: the query is the prompt + the response
-    prompts = [run.task.prompt_template.format(question=q) for q, _ in items[:16]]
-    queries = [p + s for p, (_, s) in zip(prompts, items[:16])]
+    prompts = [run.task.prompt_template.format(question=q) for q, _ in run_items[:16]]
+    queries = [p + s for p, (_, s) in zip(prompts, run_items[:16])]
     body = {"query": queries, "prompts": prompts, "labels": ["unused"] * 16}
     r = httpx.post(f"{cli_server}/get_reward", json=body, headers=AUTH)
     assert r.status_code == 200, r.text
@@ -98,11 +83,11 @@ def test_scores_equal_the_in_process_verifier(cli_server, micro_run, genrm, item
     r = httpx.post(f"{cli_server}/get_reward", json={"query": queries}, headers=AUTH)
     assert r.json()["rewards"] == pytest.approx(expected[:16], abs=1e-4)
     # an end-of-text token a decoded rollout ends with is not read as part of the solution
-    eos = genrm.verifier.engine.tokenizer.eos_token
+    eos = genrm_reward.verifier.engine.tokenizer.eos_token
     r = httpx.post(f"{cli_server}/get_reward", json={"query": [queries[0] + eos], "prompts": prompts[:1]}, headers=AUTH)
     assert r.json()["rewards"][0] == pytest.approx(expected[0], abs=1e-4)
     # a question in the verifier's own prompt format is recognised by prompt_format=auto
-    r = post_items(cli_server, [(prompts[0], items[0][1])], prompt_format="auto")
+    r = post_items(cli_server, [(prompts[0], run_items[0][1])], prompt_format="auto")
     assert r.json()["scores"][0] == pytest.approx(expected[0], abs=1e-4)
 
 
@@ -172,20 +157,20 @@ def test_empty_and_mismatched_reward_requests(cli_server):
     assert r.status_code == 422 and "query" in r.json()["detail"]
 
 
-def test_unicode(cli_server, genrm):
+def test_unicode(cli_server, genrm_reward):
     r = post_items(cli_server, UNICODE)
     assert r.status_code == 200, r.text
-    assert r.json()["scores"] == pytest.approx([x[0] for x in genrm.score(UNICODE)], abs=1e-4)
+    assert r.json()["scores"] == pytest.approx([x[0] for x in genrm_reward.score(UNICODE)], abs=1e-4)
 
 
-def test_concurrent_clients_are_batched_and_answered_right(cli_server, genrm, items):
-    expected = dict(zip(items, (r[0] for r in genrm.score(items))))
+def test_concurrent_clients_are_batched_and_answered_right(cli_server, genrm_reward, run_items):
+    expected = dict(zip(run_items, (r[0] for r in genrm_reward.score(run_items))))
     before = httpx.get(f"{cli_server}/health").json()["stats"]
 
     def client(c):
         wrong = 0
         for j in range(8):
-            part = [items[(c * 7 + j * 3 + k) % len(items)] for k in range(1 + (c + j) % 3)]
+            part = [run_items[(c * 7 + j * 3 + k) % len(run_items)] for k in range(1 + (c + j) % 3)]
             r = post_items(cli_server, part)
             wrong += r.status_code != 200 or any(
                 abs(s - expected[it]) > 1e-4 for s, it in zip(r.json()["scores"], part)
@@ -206,17 +191,17 @@ def test_refuses_to_bind_beyond_loopback_without_a_token(micro_run):
     assert r.returncode == 2 and "--api-key" in r.stdout + r.stderr
 
 
-def test_cot_votes_and_orm_over_http(micro_run, items):
+def test_cot_votes_and_orm_over_http(micro_run, run_items):
     """GenRM-CoT returns K votes and rationales on request (greedy: comparable); the ORM serves too."""
     run, _ = micro_run
     cot = RewardModel.load(run.path, "genrm_cot", temperature=0.0)
-    expected = cot.score(items[:6])
+    expected = cot.score(run_items[:6])
     with serving(create_app(cot)) as url:
         r = httpx.post(
             f"{url}/score",
-            json={"items": [{"question": q, "solution": s} for q, s in items[:6]], "return_votes": True},
+            json={"items": [{"question": q, "solution": s} for q, s in run_items[:6]], "return_votes": True},
         )
-        plain = httpx.post(f"{url}/score", json={"items": [{"question": items[0][0], "solution": items[0][1]}]})
+        plain = httpx.post(f"{url}/score", json={"items": [{"question": run_items[0][0], "solution": run_items[0][1]}]})
     assert r.status_code == 200, r.text
     body = r.json()
     k = run.config.k_votes
@@ -229,17 +214,17 @@ def test_cot_votes_and_orm_over_http(micro_run, items):
     orm = RewardModel.load(run.file("models", "orm"))  # a verifier folder inside a run: its method is its name
     assert orm.method == "orm"
     with serving(create_app(orm)) as url:
-        r = httpx.post(f"{url}/score", json={"items": [{"question": q, "solution": s} for q, s in items[:8]]})
-    assert r.json()["scores"] == pytest.approx([x[0] for x in orm.score(items[:8])], abs=1e-4)
+        r = httpx.post(f"{url}/score", json={"items": [{"question": q, "solution": s} for q, s in run_items[:8]]})
+    assert r.json()["scores"] == pytest.approx([x[0] for x in orm.score(run_items[:8])], abs=1e-4)
 
 
-def test_full_queue_answers_429_and_recovers(genrm, items):
+def test_full_queue_answers_429_and_recovers(genrm_reward, run_items):
     """With the model busy (its lock held here), requests queue up to the bound; beyond it: 429."""
-    app = create_app(genrm, ServeLimits(max_items=4, max_queue_items=4, max_wait_ms=0))
+    app = create_app(genrm_reward, ServeLimits(max_items=4, max_queue_items=4, max_wait_ms=0))
     batcher = app.state.batcher
-    four = {"items": [{"question": q, "solution": s} for q, s in items[:4]]}
+    four = {"items": [{"question": q, "solution": s} for q, s in run_items[:4]]}
     with serving(app) as url, ThreadPoolExecutor(2) as ex:
-        genrm._lock.acquire()
+        genrm_reward._lock.acquire()
         try:
             first = ex.submit(httpx.post, f"{url}/score", json=four, timeout=60)
             while batcher.stats["requests"] < 1 or batcher.jobs:  # the worker took it and waits for the model
@@ -251,6 +236,6 @@ def test_full_queue_answers_429_and_recovers(genrm, items):
             assert r.status_code == 429 and r.headers["retry-after"] == "1" and "busy" in r.json()["detail"]
             assert httpx.get(f"{url}/health").json()["stats"]["rejected"] == 1
         finally:
-            genrm._lock.release()
+            genrm_reward._lock.release()
         assert first.result().status_code == 200 and second.result().status_code == 200
         assert httpx.post(f"{url}/score", json=four).status_code == 200  # and it serves again

@@ -10,6 +10,8 @@ The public API, one name per stage:
     training     train_lm, train_orm, TrainConfig
     verifiers    ORMVerifier, GenRMVerifier, CoTVerifier
     selection    best_of_n, pass_at_n, vote_at_n, auroc, evaluate
+    rewards      RewardModel, load_reward_model (genrm.serve: the HTTP server; genrm.client:
+                 RemoteRewardModel; genrm.integrations: TRL, verl and OpenRLHF hooks)
     runs         RunConfig, preset_config, Run, run_all
 """
 
@@ -25,6 +27,7 @@ from .metrics import auroc, best_of_n, pass_at_n, vote_at_n
 from .model import build_tiny_model, char_tokenizer, load_model, merge_lora
 from .pipeline import Run, run_all
 from .released import import_release
+from .reward import RewardModel, load_reward_model
 from .tasks import GSM8K, JsonlTask, LastLetter, MathTask, WordSort, get_task, register_task
 from .teacher import teacher_rationales
 from .training import TrainConfig, train_lm, train_orm
@@ -44,6 +47,7 @@ __all__ = [
     "LastLetter",
     "ORMVerifier",
     "Problem",
+    "RewardModel",
     "Run",
     "RunConfig",
     "Score",
@@ -66,6 +70,7 @@ __all__ = [
     "label_candidates",
     "load_candidates",
     "load_model",
+    "load_reward_model",
     "pass_at_n",
     "preset_config",
     "register_task",

@@ -177,19 +177,21 @@ def serve(
     source: str = typer.Argument(
         ..., help="run folder, verifier folder (RUN/models/genrm), or model spec with --method"
     ),
-    method: Optional[str] = typer.Option(None, help="orm, genrm, genrm_cot or judge [default: run's first trained]"),
-    task: Optional[str] = typer.Option(None, help="prompt format of a model outside a run [default: gsm8k]"),
+    method: Optional[str] = typer.Option(
+        None, help="orm, genrm, genrm_cot or judge (default: the run's first trained verifier)"
+    ),
+    task: Optional[str] = typer.Option(None, help="prompt format of a model outside a run (default: gsm8k)"),
     data: Optional[str] = typer.Option(None, help="data of that task, if it needs one (jsonl)"),
     host: str = typer.Option("127.0.0.1", help="address to bind; beyond loopback an --api-key is required"),
     port: int = typer.Option(8000, help="port"),
     api_key: Optional[str] = typer.Option(
         None, envvar="GENRM_SERVE_API_KEY", help="bearer token clients must send (env GENRM_SERVE_API_KEY)"
     ),
-    k: Optional[int] = typer.Option(None, help="GenRM-CoT/judge: votes per item [default: the run's k_votes]"),
+    k: Optional[int] = typer.Option(None, help="GenRM-CoT/judge: votes per item (default: the run's k_votes)"),
     temperature: Optional[float] = typer.Option(None, help="GenRM-CoT/judge: rationale temperature"),
     max_new_tokens: Optional[int] = typer.Option(None, help="GenRM-CoT/judge: token cap of a rationale"),
-    batch_size: Optional[int] = typer.Option(None, help="sequences per forward pass [default: the run's]"),
-    score_engine: Optional[str] = typer.Option(None, help="transformers or vllm [default: the run's]"),
+    batch_size: Optional[int] = typer.Option(None, help="sequences per forward pass (default: the run's)"),
+    score_engine: Optional[str] = typer.Option(None, help="transformers or vllm (default: the run's)"),
     max_items: int = typer.Option(256, help="items per request", rich_help_panel=_SERVE),
     max_chars: int = typer.Option(32000, help="characters per item", rich_help_panel=_SERVE),
     max_body_bytes: int = typer.Option(64 * 2**20, help="bytes per request body", rich_help_panel=_SERVE),

@@ -74,18 +74,24 @@ class RewardModel:
                 path, method = path.parent.parent, path.name
             run = Run(path)
             overrides = dict(
-                k_votes=k, cot_temperature=temperature, cot_max_new_tokens=max_new_tokens, batch_size=batch_size
+                k_votes=k,
+                cot_temperature=temperature,
+                cot_max_new_tokens=max_new_tokens,
+                batch_size=batch_size,
+                score_engine=score_engine,
             )
-            overrides["score_engine"] = score_engine
             run.config = replace(run.config, **{n: v for n, v in overrides.items() if v is not None})
-            method = method or _default_method(run)
+            if task or data:
+                raise GenrmError(f"{path} is a run: it reads its own task; drop --task/--data")
+            method = method or next((m for m in ("genrm", "genrm_cot", "orm") if _trained(run, m)), None)
+            if method is None:
+                raise GenrmError(f"{path} has no trained verifier yet: run `genrm train-verifier {path} genrm` first")
             _check_method(method)
-            if method != "judge" and not (run.file("models", method) / "config.json").exists():
-                if not (run.file("models", method) / "adapter_config.json").exists():
-                    raise GenrmError(
-                        f"{run.file('models', method)} holds no trained verifier: run "
-                        f"`genrm train-verifier {path} {method}` first"
-                    )
+            if method != "judge" and not _trained(run, method):
+                raise GenrmError(
+                    f"{run.file('models', method)} holds no trained verifier: run "
+                    f"`genrm train-verifier {path} {method}` first"
+                )
             from .pipeline.verification import make_verifier
 
             return cls(make_verifier(run, method), run.task.prompt_template, method, f"{path.name}/{method}")
@@ -156,11 +162,8 @@ class RewardModel:
         return [scored[p] for p in pairs]
 
 
-def _default_method(run) -> str:
-    for m in ("genrm", "genrm_cot", "orm"):
-        if any((run.file("models", m) / f).exists() for f in ("config.json", "adapter_config.json")):
-            return m
-    raise GenrmError(f"{run.path} has no trained verifier yet: run `genrm train-verifier {run.path} genrm` first")
+def _trained(run, method: str) -> bool:
+    return any((run.file("models", method) / f).exists() for f in ("config.json", "adapter_config.json"))
 
 
 def _check_method(method: str) -> None:
