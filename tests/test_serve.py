@@ -239,3 +239,31 @@ def test_full_queue_answers_429_and_recovers(genrm_reward, run_items):
             genrm_reward._lock.release()
         assert first.result().status_code == 200 and second.result().status_code == 200
         assert httpx.post(f"{url}/score", json=four).status_code == 200  # and it serves again
+
+
+def test_batcher_isolates_a_failing_request():
+    """One request the scoring function rejects fails alone, not the requests batched with it."""
+    import asyncio
+
+    from genrm.errors import GenrmError
+    from genrm.serve import DynamicBatcher
+
+    calls = []
+
+    def lengths(items):
+        calls.append(len(items))
+        if "bad" in items:
+            raise GenrmError("cannot score 'bad'")
+        return [len(x) for x in items]
+
+    async def go():
+        batcher = DynamicBatcher(lengths, max_batch_items=64, max_wait_s=0.05, max_queue_items=100)
+        await batcher.start()
+        jobs = [["a", "bb"], ["bad"], ["cccc"]]
+        out = await asyncio.gather(*(batcher.submit(j) for j in jobs), return_exceptions=True)
+        await batcher.stop()
+        return out, batcher.stats
+
+    (first, bad, third), stats = asyncio.run(go())
+    assert first == [1, 2] and third == [4] and isinstance(bad, GenrmError)
+    assert calls == [4, 2, 1, 1] and stats["errors"] == 1 and stats["batches"] == 2

@@ -169,24 +169,38 @@ class DynamicBatcher:
                     n += len(items)
             if not batch:
                 continue
-            flat = [x for items, _ in batch for x in items]
-            start = time.perf_counter()
             try:
-                results = await loop.run_in_executor(self._executor, self.fn, flat)
-            except Exception as e:  # the model failed on this batch: its requests get the error, others go on
-                self.stats["errors"] += 1
+                await self._score(loop, batch)
+            except asyncio.CancelledError:  # shutting down mid-batch: its requests get 503, not silence
                 for _, fut in batch:
                     if not fut.done():
-                        fut.set_exception(e)
-                continue
-            self.stats["batches"] += 1
-            self.stats["items"] += n
-            self.stats["model_seconds"] = round(self.stats["model_seconds"] + time.perf_counter() - start, 3)
-            k = 0
-            for items, fut in batch:
-                if not fut.done():
-                    fut.set_result(results[k : k + len(items)])
-                k += len(items)
+                        fut.set_exception(Unavailable("the server is shutting down"))
+                raise
+
+    async def _score(self, loop, batch: list) -> None:
+        """One model call for the batch; if it fails, each request alone, so that one bad request
+        fails by itself and not the requests it happened to share a batch with."""
+        flat = [x for items, _ in batch for x in items]
+        start = time.perf_counter()
+        try:
+            results = await loop.run_in_executor(self._executor, self.fn, flat)
+        except Exception as e:
+            if len(batch) > 1:
+                for job in batch:
+                    await self._score(loop, [job])
+                return
+            self.stats["errors"] += 1
+            if not batch[0][1].done():
+                batch[0][1].set_exception(e)
+            return
+        self.stats["batches"] += 1
+        self.stats["items"] += len(flat)
+        self.stats["model_seconds"] = round(self.stats["model_seconds"] + time.perf_counter() - start, 3)
+        k = 0
+        for items, fut in batch:
+            if not fut.done():
+                fut.set_result(results[k : k + len(items)])
+            k += len(items)
 
 
 def is_loopback(host: str) -> bool:
