@@ -44,16 +44,24 @@ class RemoteRewardModel:
         return out
 
     def _post(self, path: str, payload: dict) -> dict:
+        """POST with retries on 429/503 (after Retry-After) and on dropped connections."""
         for attempt in range(self.retries + 1):
-            r = self.http.post(path, json=payload)
-            if r.status_code in (429, 503) and attempt < self.retries:
+            last = attempt == self.retries
+            try:
+                r = self.http.post(path, json=payload)
+            except httpx.TransportError as e:
+                if last:
+                    raise GenrmError(f"{self.url}{path} did not answer after {attempt + 1} tries: {e}") from e
+                time.sleep(0.5 * 2**attempt)
+                continue
+            if r.status_code in (429, 503) and not last:
                 time.sleep(float(r.headers.get("Retry-After", 0.5 * 2**attempt)))
                 continue
             if r.status_code != 200:
                 try:
-                    detail = r.json().get("detail", r.text)
-                except ValueError:
-                    detail = r.text
+                    detail = r.json()["detail"]
+                except (ValueError, KeyError, TypeError):
+                    detail = r.text[:500]
                 raise GenrmError(f"{self.url}{path} answered {r.status_code}: {detail}")
             return r.json()
         raise AssertionError("unreachable")
