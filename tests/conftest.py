@@ -71,10 +71,10 @@ def server(tmp_path_factory):
     proc.wait(10)
 
 
-def spawn_server(args: list[str], port: int, ready: str = "/v1/models", env: dict | None = None):
+def spawn_server(args: list[str], port: int, ready: str = "/v1/models"):
     """Start `python ARGS` and wait until GET `ready` answers 200 on loopback `port`."""
     log = tempfile.TemporaryFile()  # not a pipe: a chatty server must never block on a full one
-    proc = subprocess.Popen([sys.executable, *args], stdout=log, stderr=subprocess.STDOUT, env=env)
+    proc = subprocess.Popen([sys.executable, *args], stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     for _ in range(600):
         try:

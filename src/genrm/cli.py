@@ -204,12 +204,10 @@ def serve(
     log_level: str = typer.Option("warning", help="uvicorn log level (info logs every request)"),
 ):
     """Serve a trained verifier over HTTP: POST /score, POST /get_reward (OpenRLHF), GET /health, /docs."""
-    from .reward import PROMPT_FORMATS, RewardModel
+    from .reward import RewardModel
     from .serve import ServeLimits, check_bind
     from .serve import serve as run_server
 
-    if prompt_format not in PROMPT_FORMATS:
-        raise GenrmError(f"--prompt-format {prompt_format}: use one of {', '.join(PROMPT_FORMATS)}")
     check_bind(host, api_key)  # before minutes of model loading
     limits = ServeLimits(
         max_items=max_items,

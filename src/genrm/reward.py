@@ -125,8 +125,7 @@ class RewardModel:
     # -- prompts --------------------------------------------------------------------------------
     def solve_prompt(self, text: str, prompt_format: str = "question") -> str:
         """The verifier's solve prompt for a question (or for a text that already is one)."""
-        if prompt_format not in PROMPT_FORMATS:
-            raise GenrmError(f"prompt_format '{prompt_format}': use one of {', '.join(PROMPT_FORMATS)}")
+        check_prompt_format(prompt_format)
         if prompt_format == "verbatim" or (prompt_format == "auto" and self.looks_formatted(text)):
             return text
         return self.prompt_template.format(question=text)
@@ -160,6 +159,12 @@ class RewardModel:
         with self._lock:
             scored = dict(zip(unique, self.verifier.score(unique)))
         return [scored[p] for p in pairs]
+
+
+def check_prompt_format(prompt_format: str, name: str = "prompt_format") -> str:
+    if prompt_format not in PROMPT_FORMATS:
+        raise GenrmError(f"{name} {prompt_format!r}: use one of {', '.join(PROMPT_FORMATS)}")
+    return prompt_format
 
 
 def _trained(run, method: str) -> bool:

@@ -32,7 +32,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import GenrmError
-from .reward import openrlhf_pairs, openrlhf_response
+from .reward import check_prompt_format, openrlhf_pairs, openrlhf_response
 
 
 class Item(BaseModel):
@@ -88,6 +88,7 @@ class ServeLimits:
         for name in ("max_items", "max_chars", "max_body_bytes", "max_batch_items", "max_queue_items"):
             if getattr(self, name) < 1:
                 raise GenrmError(f"{name}={getattr(self, name)}: must be >= 1")
+        check_prompt_format(self.prompt_format, "--prompt-format")
         if self.max_queue_items < self.max_items:
             raise GenrmError(
                 f"max_queue_items={self.max_queue_items} < max_items={self.max_items}: a full request could never "

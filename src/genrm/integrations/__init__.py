@@ -24,10 +24,6 @@ def env_reward_model():
 
 
 def env_prompt_format() -> str:
-    from ..errors import GenrmError
-    from ..reward import PROMPT_FORMATS
+    from ..reward import check_prompt_format
 
-    fmt = os.environ.get("GENRM_PROMPT_FORMAT", "auto")
-    if fmt not in PROMPT_FORMATS:
-        raise GenrmError(f"GENRM_PROMPT_FORMAT={fmt!r}: use one of {', '.join(PROMPT_FORMATS)}")
-    return fmt
+    return check_prompt_format(os.environ.get("GENRM_PROMPT_FORMAT", "auto"), "GENRM_PROMPT_FORMAT")
