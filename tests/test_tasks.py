@@ -49,7 +49,7 @@ def test_last_letter_format_and_steps():
     assert sol.endswith(f"Answer: {p.answer}")
     bad = sol.replace(f"{words[1]} -> {words[1][-1]}", f"{words[1]} -> 9")
     r = task.oracle_rationale(p, bad)
-    assert f"{words[1]} -> 9 wrong ({words[1][-1]})" in r
+    assert f" {words[0]} -> {words[0][-1]} ok, {words[1]} -> {words[1][-1]} wrong (9)," in r  # steps from the question
     assert r.endswith("Yes")  # the label follows the final answer, which is still right
     wrong = bad.replace(f"Answer: {p.answer}", "Answer: zzz")
     r = task.oracle_rationale(p, wrong)
@@ -75,3 +75,31 @@ def test_problems_are_seeded_and_respect_word_counts():
 def test_unknown_task_suggests_closest():
     with pytest.raises(GenrmError, match="did you mean 'last_letter'"):
         get_task("last_leter")
+
+
+@pytest.mark.parametrize("name", ["last_letter", "word_sort"])
+def test_perturbed_solutions_are_mostly_wrong_and_well_formed(name):
+    task = get_task(name)
+    rng = random.Random(0)
+    problems = task.make_problems(200, [2, 3, 4], seed=2)
+    wrong = 0
+    for p in problems:
+        cand = task.perturb(p, rng)
+        assert cand.startswith(" ") and "Answer: " in cand and task.candidate_steps(cand)
+        wrong += not task.is_correct(p, cand)
+        assert task.oracle_rationale(p, cand).endswith(" Yes" if task.is_correct(p, cand) else " No")
+    assert wrong > 150  # right only when a wrong step keeps the true answer, or a change changes nothing
+
+
+def test_word_tokenizer_keeps_words_whole_and_round_trips():
+    from genrm.model import word_tokenizer
+
+    task = get_task("last_letter")
+    tok = word_tokenizer(task.vocabulary())
+    p = task.make_problems(1, [3], seed=0)[0]
+    text = task.prompt(p) + task.perturb(p, random.Random(1)) + "\n" + task.oracle_rationale(p, "xq, 7 -> é")
+    ids = tok(text).input_ids
+    assert tok.decode(ids, skip_special_tokens=True) == text.replace("é", "")  # non-ASCII is <unk>, dropped
+    pieces = [tok.decode([i]) for i in tok(task.prompt(p), add_special_tokens=False).input_ids]
+    assert all(f" {w}" in pieces for w in p.question.split())  # each question word is one token
+    assert len(tok(" Yes", add_special_tokens=False).input_ids) == 1

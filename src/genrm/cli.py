@@ -19,11 +19,11 @@ _TYPES = {"str": str, "int": int, "float": float, "bool": bool}
 RunDir = typer.Argument(..., help="run folder (made by `genrm init` or `genrm quickstart`)")
 
 
-def with_config_options(fn):
-    """Add one `--option` per RunConfig field (default None: the preset's value applies)."""
+def with_config_options(fn, config_class=RunConfig, panel: str = "Run config"):
+    """Add one `--option` per field of `config_class` (default None: the preset's value applies)."""
     sig = inspect.signature(fn)
     params = [p for p in sig.parameters.values() if p.name != "overrides"]
-    for f in fields(RunConfig):
+    for f in fields(config_class):
         default = f.default if f.default is not MISSING else None
         params.append(
             inspect.Parameter(
@@ -31,14 +31,14 @@ def with_config_options(fn):
                 inspect.Parameter.KEYWORD_ONLY,
                 annotation=Optional[_TYPES[str(f.type)]],
                 default=typer.Option(
-                    None, help=f"{f.metadata.get('help', '')} [default: {default}]", rich_help_panel="Run config"
+                    None, help=f"{f.metadata.get('help', '')} [default: {default}]", rich_help_panel=panel
                 ),
             )
         )
 
     def wrapper(**kwargs):
-        overrides = {f.name: kwargs.pop(f.name) for f in fields(RunConfig) if kwargs.get(f.name) is not None}
-        for f in fields(RunConfig):
+        overrides = {f.name: kwargs.pop(f.name) for f in fields(config_class) if kwargs.get(f.name) is not None}
+        for f in fields(config_class):
             kwargs.pop(f.name, None)
         return fn(overrides=overrides, **kwargs)
 
@@ -61,15 +61,41 @@ def _finish(run: pipeline.Run) -> None:
 def quickstart(
     out: Optional[Path] = typer.Option(None, help="run folder [default: ./genrm-runs/quickstart-<task>-<preset>]"),
     preset: str = typer.Option("cpu", help=f"settings preset: {', '.join(PRESETS)}"),
+    from_scratch: bool = typer.Option(
+        False, "--from-scratch", help="pretrain the built-in base and generator in this run (same as --base pretrain)"
+    ),
     overrides: Optional[dict] = None,
 ):
-    """Train a generator from scratch, sample, label, train and score every verifier, print the table."""
+    """Sample from the built-in generator, train and score every verifier from the built-in base, print the table."""
+    if from_scratch:
+        overrides["base"] = "pretrain"
     config = preset_config(preset, **overrides)
     out = out or Path("genrm-runs") / f"quickstart-{config.task}-{preset}"
     run = pipeline.Run.create(out, config)
     console.print(f"[bold]genrm quickstart[/] → {out} (task {config.task}, preset {preset}); re-run to resume")
     pipeline.run_all(run)
     _finish(run)
+
+
+def _pretrain_options(fn):
+    from .pretrain import PretrainConfig
+
+    return with_config_options(fn, PretrainConfig, "Pretraining")
+
+
+@app.command()
+@_pretrain_options
+def pretrain(
+    out: Path = typer.Argument(..., help="output folder (base/, generator-<task>/, pretrain_log.json, README.md)"),
+    overrides: Optional[dict] = None,
+):
+    """Pretrain the built-in model from scratch on a packed corpus of solved and verified problems."""
+    from .pretrain import PretrainConfig
+    from .pretrain import pretrain as run_pretrain
+
+    log = run_pretrain(PretrainConfig(**overrides), out)
+    console.print((Path(out) / "README.md").read_text(), markup=False, highlight=False)
+    console.print(f"steps {log['steps']}, {log['train_seconds']} s; generators at steps {log['generator_step']}")
 
 
 @app.command()
@@ -100,9 +126,9 @@ def problems(run: Path = RunDir):
 
 @app.command("train-generator")
 def train_generator(run: Path = RunDir):
-    """Train the built-in model from scratch on reference solutions."""
+    """The built-in generator: a pretraining checkpoint (pretrained here first with --base pretrain)."""
     log = pipeline.train_generator(pipeline.Run(run))
-    console.print({k: log[k] for k in ("steps", "seconds", "train_loss")})
+    console.print({k: log[k] for k in ("source", "step", "probes")})
 
 
 @app.command()

@@ -41,7 +41,7 @@ class RunConfig:
         default="2-4",
         metadata={"help": "word counts of test problems; 5-6 gives the paper's length generalisation split"},
     )
-    n_gen_train: int = field(default=20000, metadata={"help": "problems for generator SFT"})
+    n_gen_train: int = field(default=50000, metadata={"help": "pretraining problems (base=pretrain)"})
     n_verifier_train: int = field(
         default=1000, metadata={"help": "problems whose sampled candidates train the verifiers"}
     )
@@ -72,19 +72,24 @@ class RunConfig:
         metadata={"help": "engine for trained verifiers: transformers, or vllm (LoRA adapters are merged first)"},
     )
     tensor_parallel_size: int = field(default=1, metadata={"help": "GPUs per vLLM engine (vllm:<model> specs)"})
-    # generator
-    model_size: str = field(default="tiny", metadata={"help": "built-in model size: nano, tiny, small, base"})
-    gen_steps: int = field(default=3000, metadata={"help": "generator SFT steps (upper bound)"})
-    gen_batch_size: int = field(default=32, metadata={"help": "generator SFT batch size"})
-    gen_lr: float = field(default=3e-3, metadata={"help": "generator SFT learning rate"})
-    gen_max_seconds: float = field(default=0, metadata={"help": "cap on generator SFT seconds (0: none)"})
-    gen_stop_accuracy: float = field(
-        default=0.4,
+    # the built-in models (when no --generator is given)
+    base: str = field(
+        default="builtin",
         metadata={
-            "help": "stop generator SFT once sampled accuracy on held-out training problems reaches this (0: off)"
+            "help": "built-in base and generator: builtin (shipped pretrained checkpoints), pretrain (pretrain them "
+            "in this run, from scratch), or a folder written by `genrm pretrain`"
         },
     )
-    gen_eval_every: int = field(default=100, metadata={"help": "steps between those accuracy checks"})
+    model_size: str = field(default="tiny", metadata={"help": "built-in model size (base=pretrain): nano, tiny, small"})
+    gen_steps: int = field(default=4000, metadata={"help": "pretraining steps (base=pretrain)"})
+    gen_batch_size: int = field(default=16, metadata={"help": "pretraining batch size, packed rows (base=pretrain)"})
+    gen_lr: float = field(default=3e-3, metadata={"help": "pretraining learning rate (base=pretrain)"})
+    gen_max_seconds: float = field(default=0, metadata={"help": "cap on pretraining seconds (0: none)"})
+    gen_stop_accuracy: float = field(
+        default=0.4,
+        metadata={"help": "the generator is the first pretraining checkpoint at this sampled dev accuracy"},
+    )
+    gen_eval_every: int = field(default=50, metadata={"help": "pretraining steps between those accuracy checks"})
     # sampling
     n_candidates: int = field(default=16, metadata={"help": "N: candidates sampled per problem"})
     temperature: float = field(default=1.0, metadata={"help": "sampling temperature of candidates"})
@@ -92,6 +97,10 @@ class RunConfig:
     # verifiers
     methods: str = field(default=",".join(METHODS), metadata={"help": "verifiers to train and score, comma-separated"})
     verifier_init: str = field(default="generator", metadata={"help": "start verifiers from 'generator' or 'scratch'"})
+    balance: str = field(
+        default="problem",
+        metadata={"help": "verifier rows: as many correct as incorrect per 'problem' (Best-of-N's need) or 'global'"},
+    )
     unified_lambda: float = field(
         default=1 / 3, metadata={"help": "unified training: solution rows per verification row (0 disables)"}
     )
@@ -118,6 +127,8 @@ class RunConfig:
         unknown = [m for m in self.method_list if m not in METHODS]
         if unknown:
             raise GenrmError(f"unknown method(s) {', '.join(unknown)}: choose from {', '.join(METHODS)}")
+        if self.balance not in ("problem", "global"):
+            raise GenrmError(f"balance '{self.balance}': use 'problem' or 'global'")
         if self.verifier_init not in ("generator", "scratch"):
             raise GenrmError(f"verifier_init '{self.verifier_init}': use 'generator' or 'scratch'")
         if self.score_engine not in ("transformers", "vllm"):
@@ -166,7 +177,8 @@ class RunConfig:
 # Presets: named overrides of the defaults (the CPU quickstart is the default itself).
 PRESETS: dict[str, dict] = {
     "cpu": {},
-    "micro": dict(  # seconds: the test suite's end-to-end run
+    "micro": dict(  # seconds: the test suite's end-to-end run (pretrains a nano model in the run)
+        base="pretrain",
         model_size="nano",
         train_words="1",
         test_words="1",
@@ -174,6 +186,8 @@ PRESETS: dict[str, dict] = {
         n_verifier_train=24,
         n_test=6,
         gen_steps=200,
+        gen_eval_every=100,
+        gen_batch_size=8,
         ver_steps=4,
         n_candidates=4,
         k_votes=2,

@@ -20,8 +20,12 @@ def evaluate(
     candidates: dict[str, list[Candidate]],
     scores: dict[str, dict[str, list[dict]]],
     seed: int = 0,
+    base_correct: Sequence[bool] | None = None,
 ) -> dict:
-    """`scores[method][problem_id]` is a list of `{"score", "votes"}` aligned with the candidates."""
+    """`scores[method][problem_id]` is a list of `{"score", "votes"}` aligned with the candidates.
+
+    `base_correct` (per problem: did the verifiers' base model, greedy, solve it alone?) becomes a constant row.
+    """
     N = min(len(candidates[p.id]) for p in problems)
     grid = n_grid(N)
     corr = {p.id: [bool(c.correct) for c in candidates[p.id][:N]] for p in problems}
@@ -38,6 +42,8 @@ def evaluate(
         }
 
     add("pass@1", lambda n: [sum(corr[p.id]) / N for p in problems])
+    if base_correct is not None:  # not a selection method: what the verifiers' base solves alone, greedy
+        add("base model alone (greedy)", lambda n: [float(x) for x in base_correct])
     add("self-consistency", lambda n: [vote_at_n(ans[p.id], corr[p.id], n, seed=seed) for p in problems])
     for m, sc in scores.items():
         s = {p.id: [r["score"] for r in sc[p.id][:N]] for p in problems}

@@ -7,8 +7,10 @@ ordinary Hugging Face folder (`AutoModelForCausalLM.from_pretrained(folder)` and
 
 from __future__ import annotations
 
+import re
 import string
 from pathlib import Path
+from typing import Sequence
 
 import torch
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, processors
@@ -57,12 +59,57 @@ def char_tokenizer() -> PreTrainedTokenizerFast:
     )
 
 
-def build_tiny_model(size: str = "tiny", seed: int = 0, max_positions: int = 1024):
-    """A freshly initialised Llama (rotary positions) of a named size, with its char tokenizer."""
+# Words of the built-in formats (prompts, rationales, the decision line): one token each in `word_tokenizer`.
+FORMAT_WORDS = (
+    "Q A Answer Expected got ok wrong missing extra none Verification Is the answer correct Yes No Let's verify "
+    "step by last letters of sort"
+).split()
+
+
+def word_tokenizer(words: Sequence[str]) -> PreTrainedTokenizerFast:
+    """A word-level fast tokenizer over a closed vocabulary, with one token per character as the fallback.
+
+    Each of `words` (and of the built-in formats' words) is one token, in two forms: with its leading
+    space (" gift", as in the question "wind age gift") and without ("gift", at a line start); " ->"
+    is one token; anything else is one token per printable character. A real LLM's BPE vocabulary
+    also holds common words as single tokens; here it makes copying a word one token's work, so the
+    tiny model learns the tasks' steps in minutes, where the char tokenizer needs thousands of steps.
+    Text decodes to itself exactly (the characters are fused back).
+    """
+    vocab_words = list(dict.fromkeys(w for w in [*words, *FORMAT_WORDS] if len(w) > 1))
+    bad = [w for w in vocab_words if not re.fullmatch(r"[A-Za-z']+", w)]
+    if bad:
+        raise GenrmError(f"word_tokenizer takes letters-only words; got {bad[:3]}: pass the task's word list")
+    tokens = SPECIALS + CHARS + [" ->"] + [" " + w for w in vocab_words] + vocab_words
+    vocab = {t: i for i, t in enumerate(dict.fromkeys(tokens))}
+    longest_first = "|".join(re.escape(w) for w in sorted(vocab_words, key=len, reverse=True))
+    pattern = r" ?(?<![A-Za-z'])(?:" + longest_first + r")(?![A-Za-z'])| ->|[\s\S]"
+    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Split(Regex(pattern), behavior="isolated")
+    tok.decoder = decoders.Fuse()
+    tok.post_processor = processors.TemplateProcessing(
+        single="<s> $A", pair="<s> $A $B", special_tokens=[("<s>", vocab["<s>"])]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token="<s>",
+        eos_token="</s>",
+        pad_token="<pad>",
+        unk_token="<unk>",
+        clean_up_tokenization_spaces=False,
+        model_max_length=1024,
+    )
+
+
+def build_tiny_model(size: str = "tiny", seed: int = 0, max_positions: int = 1024, words: Sequence[str] | None = None):
+    """A freshly initialised Llama (rotary positions) of a named size, with its tokenizer.
+
+    `words` (a task's vocabulary) gives the word-level tokenizer (`word_tokenizer`), else one token per character.
+    """
     if size not in SIZES:
         raise GenrmError(f"unknown model size '{size}': choose one of {', '.join(SIZES)}")
     hidden, layers, heads, mlp = SIZES[size]
-    tokenizer = char_tokenizer()
+    tokenizer = word_tokenizer(words) if words else char_tokenizer()
     config = LlamaConfig(
         vocab_size=len(tokenizer),
         hidden_size=hidden,

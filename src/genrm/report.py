@@ -15,6 +15,24 @@ def markdown_table(results: dict, title: str = "") -> str:
         extra = [m.get(k) for k in ("verifier_accuracy", "auroc", "auroc_within_problem")]
         extra_cells = " | ".join(f"{v:.3f}" if isinstance(v, float) else "" for v in extra)
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {lo:.3f}-{hi:.3f} | {extra_cells} |")
+    probes = results.get("probes") or {}
+    if "base_greedy" in probes:
+        lines += [
+            "",
+            "Alone on the test problems (one answer each): generator "
+            f"{probes['generator_sampled']:.3f} sampled / {probes['generator_greedy']:.3f} greedy; verifiers' base "
+            f"{probes['base_sampled']:.3f} sampled / {probes['base_greedy']:.3f} greedy.",
+        ]
+    for m, label in (("genrm_cot", "GenRM-CoT"), ("judge", "LLM-as-a-Judge")):
+        f = probes.get(f"{m}_rationales")
+        if f:
+            lines.append(
+                f"{label} rationales vs the oracle's: {f['step_agreement']:.3f} of steps annotated alike, "
+                f"{f['exact']:.3f} identical ({f['rationales']} rationales)."
+            )
+    secs = (results.get("stage_logs") or {}).get("stage_seconds")
+    if secs:
+        lines += ["", "Stage seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in secs.items())]
     ks = {n: m["best_of_N_vs_k"] for n, m in results["methods"].items() if "best_of_N_vs_k" in m}
     for name, curve in ks.items():
         lines += [

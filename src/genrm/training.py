@@ -131,45 +131,13 @@ def tokenize_prompt_completion(tokenizer, prompts: Sequence[str], completions: S
     return rows
 
 
-class StopAtAccuracy(TrainerCallback):
-    """Every `every` steps, sample one solution per dev problem; stop once accuracy >= `target`.
-
-    A generator for Best-of-N should be neither hopeless nor saturated: the GenRM paper's
-    algorithmic-task generators are weak. Stopping at a sampled accuracy on held-out training-
-    distribution problems (never the test set) gives that regime on any hardware and seed.
-    """
-
-    def __init__(self, task, problems, tokenizer, target: float, every: int = 100, max_new_tokens: int = 64):
-        self.task, self.problems, self.tokenizer = task, problems, tokenizer
-        self.target, self.every, self.max_new_tokens = target, every, max_new_tokens
-        self.history: list[tuple[int, float]] = []
-
-    def on_step_end(self, args, state, control, model=None, **kw):
-        if state.global_step % self.every or model is None:
-            return
-        from .engines import TransformersEngine
-
-        engine = TransformersEngine(getattr(model, "module", model), self.tokenizer)
-        outs = engine.generate(
-            [self.task.prompt(p) for p in self.problems],
-            n=1,
-            max_new_tokens=self.max_new_tokens,
-            seed=state.global_step,
-        )
-        model.train()
-        acc = sum(self.task.is_correct(p, o[0]) for p, o in zip(self.problems, outs)) / len(self.problems)
-        self.history.append((state.global_step, acc))
-        if acc >= self.target:
-            control.should_training_stop = True
-
-
 def _run(
-    model, tokenizer, data: list[dict], cfg: TrainConfig, out_dir: Path, label_pad, what: str, callbacks=()
+    model, tokenizer, data, cfg: TrainConfig, out_dir: Path, label_pad, what: str, callbacks=(), packed: bool = False
 ) -> dict:
-    if not data:
+    if not len(data):
         raise ValueError(f"no training rows for {what}; build the training data first")
     dropped = 0
-    if cfg.max_length:
+    if cfg.max_length and not packed:
         kept = [r for r in data if len(r["input_ids"]) <= cfg.max_length]
         dropped = len(data) - len(kept)
         if not kept:
@@ -191,6 +159,8 @@ def _run(
         if "train_sampling_strategy" in names
         else {"group_by_length": True}
     )
+    if packed:  # rows of one length: nothing to group
+        grouping = {}
     args = TrainingArguments(
         output_dir=str(out_dir / "_trainer"),
         max_steps=cfg.max_steps,
@@ -227,7 +197,8 @@ def _run(
         bar.update(tid, total=done, completed=done)  # stopped early (time cap, target accuracy): say so
     seconds = time.time() - start
     steps = trainer.state.global_step
-    tokens = sum(len(r["input_ids"]) for r in data) * steps * cfg.batch_size * cfg.grad_accum / len(data)
+    sample = [data[i] for i in range(min(len(data), 2000))]
+    tokens = sum(len(r["input_ids"]) for r in sample) * steps * cfg.batch_size * cfg.grad_accum / len(sample)
     model.eval()
     out_dir.mkdir(parents=True, exist_ok=True)
     trainer.save_model(str(out_dir))  # gathers FSDP / DeepSpeed shards; writes on the main process only
@@ -248,9 +219,6 @@ def _run(
         "rows_dropped_too_long": dropped,
         "trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
     }
-    for cb in callbacks:
-        if isinstance(cb, StopAtAccuracy):
-            log["dev_accuracy"] = cb.history
     if main:
         write_json(out_dir / "train_log.json", log)
     return log
@@ -260,6 +228,11 @@ def train_lm(model, tokenizer, prompts, completions, cfg: TrainConfig, out_dir, 
     """Next-token SFT on prompt-completion pairs; saves an HF folder in `out_dir`."""
     data = tokenize_prompt_completion(tokenizer, prompts, completions)
     return _run(model, tokenizer, data, cfg, Path(out_dir), label_pad=-100, what=what, callbacks=callbacks)
+
+
+def train_lm_rows(model, tokenizer, rows, cfg: TrainConfig, out_dir, what="lm", callbacks=()) -> dict:
+    """Next-token training on ready rows of equal length (`input_ids`, `labels`): packed pretraining."""
+    return _run(model, tokenizer, rows, cfg, Path(out_dir), label_pad=-100, what=what, callbacks=callbacks, packed=True)
 
 
 def train_orm(model, tokenizer, texts, labels, cfg: TrainConfig, out_dir, what="orm") -> dict:

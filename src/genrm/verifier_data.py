@@ -18,26 +18,40 @@ from .formats import VerifyFormat
 from .types import Candidate, Problem, Task
 
 
-def balanced_pairs(problems, candidates: dict[str, list[Candidate]], seed: int):
-    """Unique (problem, candidate) pairs, the larger class subsampled to the size of the smaller."""
-    pos, neg = [], []
+def balanced_pairs(problems, candidates: dict[str, list[Candidate]], seed: int, within_problem: bool = True):
+    """Unique (problem, candidate) pairs with as many correct as incorrect ones.
+
+    `within_problem` (the default): per problem, as many correct as incorrect candidates (problems
+    with one class only give none), so a verifier learns which candidate of a problem is right --
+    all Best-of-N uses -- and not which problems are hard. Else the larger class is subsampled
+    over all problems.
+    """
+    rng = random.Random(seed)
+    pos, neg, pairs = [], [], []
     for p in problems:
-        seen = set()
+        seen, p_pos, p_neg = set(), [], []
         for c in candidates.get(p.id, []):
             if c.text in seen:
                 continue
             seen.add(c.text)
-            (pos if c.correct else neg).append((p, c))
-    if not pos or not neg:
+            (p_pos if c.correct else p_neg).append((p, c))
+        pos += p_pos
+        neg += p_neg
+        if within_problem:
+            k = min(len(p_pos), len(p_neg))
+            pairs += rng.sample(p_pos, k) + rng.sample(p_neg, k)
+    if not pos or not neg or (within_problem and not pairs):
         raise GenrmError(
-            f"verifier data needs both correct and incorrect candidates (got {len(pos)} correct, {len(neg)} "
-            "incorrect); train the generator longer or sample more candidates"
+            f"verifier data needs correct and incorrect candidates{' of the same problem' if within_problem else ''} "
+            f"(got {len(pos)} correct, {len(neg)} incorrect); train the generator longer or sample more candidates"
         )
-    rng = random.Random(seed)
-    k = min(len(pos), len(neg))
-    pairs = rng.sample(pos, k) + rng.sample(neg, k)
+    if not within_problem:
+        k = min(len(pos), len(neg))
+        pairs = rng.sample(pos, k) + rng.sample(neg, k)
     rng.shuffle(pairs)
-    return pairs, {"unique_correct": len(pos), "unique_incorrect": len(neg), "kept_per_class": k}
+    stats = {"unique_correct": len(pos), "unique_incorrect": len(neg), "kept_per_class": len(pairs) // 2}
+    stats["balance"] = "within problem" if within_problem else "global"
+    return pairs, stats
 
 
 def build_verifier_rows(

@@ -72,6 +72,54 @@ def score(run: Run, method: str, split: str = "test", chunk: int = 32) -> int:
     return len(todo)
 
 
+def probe_models(run: Run) -> dict:
+    """What the built-in models can do alone on the test problems: the generator's and the base's greedy and
+    sampled (temperature `temperature`) accuracy. The base row tells what the verifiers start from."""
+    from ..engines import TransformersEngine
+    from ..model import load_model
+
+    c, task = run.config, run.task
+    problems = run.problems("test")
+    prompts = [task.prompt(p) for p in problems]
+    out = {}
+    for name, spec in (("generator", generator_spec(run)), ("base", verifier_base(run))):
+        engine = TransformersEngine(*load_model(spec), batch_size=c.batch_size)
+        for mode, temp in (("greedy", 0.0), ("sampled", c.temperature)):
+            texts = engine.generate(prompts, n=1, max_new_tokens=c.max_new_tokens, temperature=temp, seed=c.seed)
+            ok = [task.is_correct(p, t[0]) for p, t in zip(problems, texts)]
+            out[f"{name}_{mode}"] = sum(ok) / len(problems)
+            if (name, mode) == ("base", "greedy"):
+                out["base_greedy_correct"] = ok
+    write_json(run.file("probes.json"), out)
+    return out
+
+
+def rationale_faithfulness(run: Run, method: str, problems, cands) -> dict | None:
+    """How the sampled rationales of a CoT method compare with the oracle's, on the test candidates.
+
+    `step_agreement`: share of checked steps whose annotation (ok / wrong (x) / missing / extra) equals the
+    oracle's; `exact`: share of rationales equal to the oracle's; `verdict`: share whose last word is the label.
+    """
+    task = run.task
+    if not hasattr(task, "rationale_body"):
+        return None
+    rows = {r["problem_id"]: r["scores"] for r in read_jsonl(run.file("scores", f"{method}.jsonl"))}
+    agree = steps = exact = n = 0
+    for p in problems:
+        for cd, sc in zip(cands[p.id], rows[p.id]):
+            oracle = task.rationale_body(p, cd.text).strip()
+            o_steps = oracle.split(". Expected")[0].split(", ")
+            for r in sc.get("rationales") or []:
+                r_steps = r.strip().split(". Expected")[0].split(", ")
+                agree += sum(a == b for a, b in zip(o_steps, r_steps))
+                steps += max(len(o_steps), len(r_steps))
+                exact += r.strip() == oracle
+                n += 1
+    if not n:
+        return None
+    return {"step_agreement": agree / steps, "exact": exact / n, "rationales": n}
+
+
 def evaluate_run(run: Run) -> dict:
     problems = run.problems("test")
     cands = load_candidates(run.file("candidates", "test.jsonl"), problems)
@@ -84,7 +132,15 @@ def evaluate_run(run: Run) -> dict:
         if missing:
             raise GenrmError(f"scores/{m}.jsonl lacks {len(missing)} test problem(s); re-run `genrm score {m}`")
         scores[m] = rows
-    results = evaluate(problems, cands, scores, seed=run.config.seed)
+    probes = read_json(run.file("probes.json")) if run.file("probes.json").exists() else {}
+    base_correct = probes.pop("base_greedy_correct", None)
+    results = evaluate(problems, cands, scores, seed=run.config.seed, base_correct=base_correct)
+    results["probes"] = probes
+    for m in ("genrm_cot", "judge"):
+        if m in scores:
+            faith = rationale_faithfulness(run, m, problems, cands)
+            if faith:
+                results["probes"][f"{m}_rationales"] = faith
     results["task"] = run.config.task
     results["config"] = run.config.to_dict()
     results["stage_logs"] = _stage_logs(run)
@@ -104,6 +160,7 @@ def _stage_logs(run: Run) -> dict:
         if p.exists():
             log = read_json(p)
             keys = ("steps", "seconds", "tokens_per_second", "train_loss", "rows", "dev_accuracy")
+            keys += ("source", "step", "probes", "pretrain_seconds")  # the built-in generator: a pretraining checkpoint
             logs[d] = {k: log[k] for k in keys if k in log}
     if run.file("verifier_data", "stats.json").exists():
         logs["verifier_data"] = read_json(run.file("verifier_data", "stats.json"))
@@ -128,6 +185,8 @@ def stages(run: Run):
     if not c.test_candidates:
         out.append(("sample_test", lambda: sample(run, "test")))
         out.append(("label_test", lambda: label(run, "test")))
+    if not (c.generator or c.verifier_base or c.test_candidates):
+        out.append(("probe", lambda: probe_models(run)))
     if any(k in c.method_list for k in ("orm", "genrm", "genrm_cot")):
         out.append(("verifier_data", lambda: make_verifier_data(run)))
     for kind in ("orm", "genrm", "genrm_cot"):
@@ -165,6 +224,7 @@ __all__ = [
     "make_problems",
     "make_verifier",
     "make_verifier_data",
+    "probe_models",
     "run_all",
     "sample",
     "score",

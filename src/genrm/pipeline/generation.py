@@ -1,35 +1,78 @@
-"""The generator stages: train the built-in model, sample N candidates, label them."""
+"""The generator stages: the built-in generator (a pretraining checkpoint), sample N candidates, label them."""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 from ..candidates import label_candidates, sample_candidates
+from ..config import parse_counts
 from ..errors import GenrmError
-from ..model import build_tiny_model
-from ..training import StopAtAccuracy, train_lm
+from ..io import read_json, write_json
+from ..pretrain import PretrainConfig, builtin_dir, pretrain
 from .run import Run, _engine, generator_spec
 
 
+def pretrained_dir(run: Run) -> Path:
+    """Where the built-in base and generators come from: shipped with genrm, pretrained in this run, or a folder."""
+    c = run.config
+    if c.base == "builtin":
+        return builtin_dir()
+    if c.base == "pretrain":
+        return run.file("models", "pretrained")
+    return Path(c.base)
+
+
+def pretrain_config(run: Run) -> PretrainConfig:
+    """`--base pretrain`: the shipped recipe on this run's task, with the run's generator settings."""
+    c = run.config
+    return PretrainConfig(
+        tasks=c.task,
+        words=f"1-{max(parse_counts(c.train_words))}",
+        n_problems=c.n_gen_train,
+        model_size=c.model_size,
+        steps=c.gen_steps,
+        batch_size=c.gen_batch_size,
+        lr=c.gen_lr,
+        max_seconds=c.gen_max_seconds,
+        eval_every=c.gen_eval_every,
+        generator_accuracy=c.gen_stop_accuracy,
+        max_new_tokens=c.max_new_tokens,
+        seed=c.seed,
+    )
+
+
 def train_generator(run: Run) -> dict:
-    """SFT of the built-in tiny model, from scratch, on reference solutions."""
+    """The built-in generator: the pretraining run's first checkpoint at the target dev accuracy on this task.
+
+    With `base=pretrain` the pretraining runs here first (`models/pretrained/`); otherwise the shipped
+    (`builtin`) or given pretraining folder is used. The checkpoint is copied to `models/generator/`.
+    """
     c, task = run.config, run.task
     if c.generator:
         raise GenrmError(f"this run samples from the pretrained generator {c.generator}; there is none to train")
-    problems = run.problems("gen_train")
-    model, tok = build_tiny_model(c.model_size, seed=c.seed)
-    callbacks = []
-    if c.gen_stop_accuracy > 0:
-        dev = run.problems("gen_dev")
-        callbacks.append(StopAtAccuracy(task, dev, tok, c.gen_stop_accuracy, c.gen_eval_every, c.max_new_tokens))
-    return train_lm(
-        model,
-        tok,
-        [task.prompt(p) for p in problems],
-        [task.reference_solution(p) for p in problems],
-        c.train_config("gen"),
-        run.file("models", "generator"),
-        what="generator",
-        callbacks=callbacks,
-    )
+    src = pretrained_dir(run)
+    if c.base == "pretrain" and not (src / "pretrain_log.json").exists():
+        pretrain(pretrain_config(run), src)
+    folder = src / f"generator-{task.name}"
+    if not (folder / "config.json").exists():
+        raise GenrmError(
+            f"{src} has no generator for task {task.name}; pretrain one (`genrm pretrain OUT --tasks {task.name}`) "
+            "and pass --base OUT, or use --base pretrain"
+        )
+    log = read_json(src / "pretrain_log.json")
+    out = run.file("models", "generator")
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.copytree(folder, out)
+    info = {
+        "source": str(folder),
+        "step": log["generator_step"].get(task.name),
+        "dev_accuracy": [(r["step"], r[task.name]) for r in log["dev_accuracy"] if task.name in r],
+        "probes": {k: v for k, v in log["probes"].items() if k.endswith("/" + task.name)},
+        "pretrain_seconds": log["train_seconds"],
+    }
+    write_json(out / "train_log.json", info)
+    return info
 
 
 def sample(run: Run, split: str) -> int:

@@ -8,6 +8,7 @@ from pathlib import Path
 from ..config import parse_counts
 from ..errors import GenrmError
 from ..io import read_jsonl, write_jsonl
+from ..pretrain import HELD_OUT_EVERY, is_held_out
 from ..tasks import DataTask
 from ..types import Problem
 from .run import N_DEV, Run
@@ -17,7 +18,9 @@ def make_problems(run: Run) -> dict:
     """Disjoint problem sets (seeded): test first, then verifier training, generator dev and training.
 
     No question appears in two sets; the generator's dev set (its stopping check) is drawn from the
-    training distribution, never from the test set.
+    training distribution, never from the test set. Test questions of generated tasks come only from
+    the held-out tenth of the question space (`genrm.pretrain.is_held_out`), so the shipped pretrained
+    model has seen none of them, whatever the seed.
     """
     c, task = run.config, run.task
     if c.test_candidates:
@@ -30,8 +33,9 @@ def make_problems(run: Run) -> dict:
     held: set[str] = set()
     counts = {}
     for i, (split, n, words) in enumerate(plan):
-        drawn = task.make_problems(n * 2 if split != "gen_train" else n, words, seed=c.seed * 7 + i)
-        ps = _unique([p for p in drawn if p.question not in held])[:n]
+        # test questions come only from the held-out tenth of the question space, which no pretraining sees
+        drawn = task.make_problems(n * (4 * HELD_OUT_EVERY if split == "test" else 2), words, seed=c.seed * 7 + i)
+        ps = _unique([p for p in drawn if p.question not in held and is_held_out(p) == (split == "test")])[:n]
         held |= {p.question for p in ps}
         counts[split] = write_jsonl(run.file("problems", f"{split}.jsonl"), (p.to_dict() for p in ps))
     return counts

@@ -26,7 +26,7 @@ def make_verifier_data(run: Run) -> dict:
         return _copy_verifier_rows(run)
     problems = run.problems("verifier_train")
     cands = load_candidates(run.file("candidates", "verifier_train.jsonl"), problems)
-    pairs, stats = balanced_pairs(problems, cands, c.seed)
+    pairs, stats = balanced_pairs(problems, cands, c.seed, within_problem=c.balance == "problem")
     rationales = None
     if not getattr(task, "has_oracle", True):
         if c.teacher:
@@ -74,8 +74,17 @@ def _copy_verifier_rows(run: Run) -> dict:
 
 
 def verifier_base(run: Run) -> str:
-    """What verifiers are fine-tuned from: `verifier_base`, else the generator (its weights, not its server)."""
-    spec = run.config.verifier_base or generator_spec(run)
+    """What verifiers are fine-tuned from (and the judge prompts): `verifier_base`; for the built-in models the
+    pretraining's final checkpoint (`base/`); else the generator (its weights, not its server)."""
+    c = run.config
+    if c.verifier_base:
+        spec = c.verifier_base
+    elif not c.generator:
+        from .generation import pretrained_dir
+
+        spec = str(pretrained_dir(run) / "base")
+    else:
+        spec = generator_spec(run)
     if spec.startswith(("http://", "https://", "openai:")):
         raise GenrmError(f"verifiers cannot be fine-tuned from the server {spec}; set --verifier-base to a model")
     return spec.removeprefix("vllm:")
@@ -100,7 +109,7 @@ def train_verifier(run: Run, kind: str) -> dict:
         else:
             from transformers import LlamaForSequenceClassification
 
-            tiny, tok = build_tiny_model(c.model_size, seed=c.seed + 1)
+            tiny, tok = build_tiny_model(c.model_size, seed=c.seed + 1, words=_vocabulary(run))
             tiny.config.num_labels, tiny.config.problem_type = 1, "multi_label_classification"
             model = LlamaForSequenceClassification(tiny.config)
         model.config.pad_token_id = tok.pad_token_id
@@ -117,7 +126,7 @@ def train_verifier(run: Run, kind: str) -> dict:
         model, tok = load_model(base, dtype=torch.float32, **lk)
         model.train()
     else:
-        model, tok = build_tiny_model(c.model_size, seed=c.seed + 1)
+        model, tok = build_tiny_model(c.model_size, seed=c.seed + 1, words=_vocabulary(run))
     return train_lm(
         model,
         tok,
@@ -127,6 +136,10 @@ def train_verifier(run: Run, kind: str) -> dict:
         out,
         what="GenRM-CoT" if kind == "genrm_cot" else "GenRM",
     )
+
+
+def _vocabulary(run: Run):
+    return run.task.vocabulary() if hasattr(run.task, "vocabulary") else None
 
 
 def _trained(run: Run, kind: str) -> str:
@@ -150,8 +163,8 @@ def make_verifier(run: Run, method: str):
         return GenRMVerifier(_engine(_trained(run, "genrm"), run), run.fmt)
     if method == "genrm_cot":
         engine = _engine(_trained(run, "genrm_cot"), run)
-    else:  # the judge: an untuned model prompted to verify, in its chat format when it has one
-        engine = _engine(c.judge or generator_spec(run), run, chat=bool(c.judge or c.generator))
+    else:  # the judge: an untuned model (the verifiers' base) prompted to verify, in its chat format when it has one
+        engine = _engine(c.judge or verifier_base(run), run, chat=bool(c.judge or c.generator or c.verifier_base))
     return CoTVerifier(
         engine,
         k=c.k_votes,

@@ -4,12 +4,18 @@ A solution is a list of steps followed by the final answer, in a compact format:
 
     " tag -> g, boj -> j. Answer: gj"
 
-The oracle verification rationale re-derives every step of a *given* candidate and
-states the true result next to the candidate's, then compares the final answers and
-ends in the paper's Yes/No line, whose verdict is the label by construction:
+The oracle verification rationale re-derives every step from the *question* (which is the
+reference solution's step) and annotates it with the candidate's result for that step, then
+compares the final answers and ends in the paper's Yes/No line, whose verdict is the label by
+construction. For the candidate " tag -> g, boj -> x. Answer: gx":
 
-    "tag -> g ok, boj -> x wrong (j). Expected gj, got gx.
+    " tag -> g ok, boj -> j wrong (x). Expected gj, got gx.
     Verification: Is the answer correct (Yes/No)? No"
+
+Re-deriving from the question is what the generator itself does, so the verifier writes steps it
+already knows how to write and only copies the candidate's result beside each one.
+`perturb` makes synthetic wrong solutions (a wrong step, a dropped, added or swapped word, an
+answer that does not follow the steps) for pretraining the built-in model.
 """
 
 from __future__ import annotations
@@ -58,8 +64,20 @@ class StepTask:
         raise NotImplementedError
 
     def step_result(self, step: str) -> str:
-        """The part of a step a wrong candidate is corrected with (default: the whole step)."""
+        """The part of a candidate's step quoted beside a wrong step (default: the whole step)."""
         return step
+
+    def corrupt_step(self, step: str, rng: random.Random) -> str:
+        """A plausible wrong version of one true step (default: the step unchanged)."""
+        return step
+
+    def answer_from_steps(self, steps: list[str]) -> str:
+        """The final answer a solver would write after these steps."""
+        raise NotImplementedError
+
+    def vocabulary(self) -> list[str]:
+        """Words the built-in model's tokenizer keeps whole: the task's word list."""
+        return list(self.words)
 
     # -- problems -------------------------------------------------------------------
     def make_problems(self, n: int, n_words: Sequence[int], seed: int) -> list[Problem]:
@@ -101,21 +119,54 @@ class StepTask:
 
     # -- oracle verification -------------------------------------------------------------
     def rationale_body(self, problem: Problem, solution: str) -> str:
-        """Check every step of `solution` against the true steps; compare the answers."""
+        """Re-derive every step from the question, annotate it with the candidate's; compare the answers."""
         truth = self.steps(problem.question.split())
         cand = self.candidate_steps(solution)[: len(truth) + self.max_extra_steps]
         parts = []
         for i in range(max(len(truth), len(cand))):
-            if i >= len(cand):
-                parts.append(f"missing {truth[i]}")
-            elif i >= len(truth):
+            if i >= len(truth):
                 parts.append(f"{cand[i]} extra")
+            elif i >= len(cand):
+                parts.append(f"{truth[i]} missing")
             elif cand[i] == truth[i]:
-                parts.append(f"{cand[i]} ok")
+                parts.append(f"{truth[i]} ok")
             else:
-                parts.append(f"{cand[i]} wrong ({self.step_result(truth[i])})")
+                parts.append(f"{truth[i]} wrong ({self.step_result(cand[i])})")
         got = self.extract_answer(solution)
-        return ", ".join(parts) + f". Expected {problem.answer}, got {got if got else 'none'}."
+        return " " + ", ".join(parts) + f". Expected {problem.answer}, got {got if got else 'none'}."
+
+    # -- synthetic wrong solutions (pretraining data) ----------------------------------------
+    def solution_from(self, steps: list[str], answer: str) -> str:
+        return " " + ", ".join(steps) + ". Answer: " + answer
+
+    def perturb(self, problem: Problem, rng: random.Random) -> str:
+        """A wrong-looking solution of `problem`, as a weak solver writes them (it may be right by chance)."""
+        words = problem.question.split()
+        op = rng.randrange(6)
+        if op <= 2:  # a word miscopied, dropped or added: the steps and answer follow the wrong words
+            w = list(words)
+            i = rng.randrange(len(w))
+            if op == 0:
+                w[i] = rng.choice(self.words)
+            elif op == 1 and len(w) > 1:
+                del w[i]
+            else:
+                w.insert(i + 1, rng.choice(self.words))
+            return self.solution_from(self.steps(w), self.answer_for(w))
+        steps = self.steps(words)
+        if op == 3:  # one wrong step; the answer follows the steps, or (a third of the time) is the true one
+            i = rng.randrange(len(steps))
+            steps[i] = self.corrupt_step(steps[i], rng)
+            answer = self.answer_for(words) if rng.random() < 1 / 3 else self.answer_from_steps(steps)
+            return self.solution_from(steps, answer)
+        if op == 4 and len(steps) > 1:  # two steps swapped; the answer follows
+            i, j = rng.sample(range(len(steps)), 2)
+            steps[i], steps[j] = steps[j], steps[i]
+            return self.solution_from(steps, self.answer_from_steps(steps))
+        answer = list(self.answer_for(words))  # right steps, an answer that does not follow them
+        i = rng.randrange(len(answer))
+        answer[i] = rng.choice([c for c in "abcdefghijklmnopqrstuvwxyz" if c != answer[i]])
+        return self.solution_from(steps, "".join(answer))
 
     def oracle_rationale(self, problem: Problem, solution: str, decision: str = DECISION) -> str:
         verdict = " Yes" if self.is_correct(problem, solution) else " No"

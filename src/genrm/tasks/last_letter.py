@@ -6,7 +6,11 @@ A: tag -> g, boj -> j, lob -> b. Answer: gjb
 
 from __future__ import annotations
 
+import random
+
 from .base import StepTask
+
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
 class LastLetter(StepTask):
@@ -21,3 +25,11 @@ class LastLetter(StepTask):
 
     def step_result(self, step: str) -> str:
         return step.split(" -> ")[-1]
+
+    def corrupt_step(self, step: str, rng: random.Random) -> str:
+        word, letter = step.split(" -> ")
+        wrong = rng.choice([c for c in word if c != letter] or [c for c in LETTERS if c != letter])
+        return f"{word} -> {wrong}"  # another letter of the word, as weak solvers pick
+
+    def answer_from_steps(self, steps: list[str]) -> str:
+        return "".join(self.step_result(s) for s in steps)

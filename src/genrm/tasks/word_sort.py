@@ -7,6 +7,8 @@ A: b boj, l lob, t tag. Answer: boj lob tag
 
 from __future__ import annotations
 
+import random
+
 from .base import StepTask
 
 
@@ -19,3 +21,11 @@ class WordSort(StepTask):
 
     def answer_for(self, words: list[str]) -> str:
         return " ".join(sorted(words))
+
+    def corrupt_step(self, step: str, rng: random.Random) -> str:
+        key, word = step.split(" ", 1)
+        wrong = rng.choice([c for c in word if c != key] or ["z"])
+        return f"{wrong} {word}"  # a wrong sort key: another letter of the word
+
+    def answer_from_steps(self, steps: list[str]) -> str:
+        return " ".join(s.split(" ", 1)[-1] for s in steps)

@@ -1,0 +1,343 @@
+"""Pretraining the built-in model as a language model: packed documents that hold every skill later stages need.
+
+A verifier starts from a pretrained LM (the paper's start from Gemma); ours starts from this.
+The corpus mixes, per task, *solve* documents (a problem and its reference solution) and *verify*
+documents (a problem, a candidate solution -- the reference or a synthetic wrong one made by
+`task.perturb` -- and the oracle rationale with its Yes/No verdict). Documents are concatenated
+into fixed-length rows, as LMs are pretrained, so every skill is learnt at every position: a model
+trained only on rows that start with the problem solves at position 0 and fails after any context.
+
+One run, several checkpoints: the *generator* of each task is the first checkpoint whose sampled
+accuracy on held-out dev problems reaches `generator_accuracy` (Best-of-N needs a generator that
+is neither hopeless nor saturated); the final checkpoint is the *base* the verifiers are fine-tuned
+from and the LLM-as-a-Judge prompts. Problems come only from the training share of the question
+space (`is_held_out` reserves a tenth of it for test sets), so no test problem of any run is seen.
+
+    OUT/base/                  final checkpoint (Hugging Face folder)
+    OUT/generator-<task>/      per task: the first checkpoint at the target accuracy
+    OUT/pretrain_log.json      config, command, dev accuracy history, probes, times
+    OUT/README.md              model card
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from transformers import TrainerCallback
+
+from .errors import GenrmError
+from .io import environment, write_json
+from .progress import console, progress_bar
+from .types import Problem
+
+HELD_OUT_EVERY = 10  # a question whose id is 0 modulo this is reserved for test sets
+
+
+def builtin_dir() -> Path:
+    """The pretraining output shipped inside the package (`genrm/pretrained/`)."""
+    return Path(__file__).parent / "pretrained"
+
+
+def is_held_out(problem: Problem) -> bool:
+    """True for the tenth of the question space that only test sets draw from (a hash of the question)."""
+    return int(hashlib.sha1(problem.question.encode()).hexdigest()[:8], 16) % HELD_OUT_EVERY == 0
+
+
+@dataclass
+class PretrainConfig:
+    """Settings of `genrm pretrain`; saved in the model card."""
+
+    # data
+    tasks: str = field(default="last_letter,word_sort", metadata={"help": "step tasks of the corpus, comma-separated"})
+    words: str = field(default="1-4", metadata={"help": "word counts of the corpus problems"})
+    n_problems: int = field(default=50000, metadata={"help": "training problems per task"})
+    solve_share: float = field(default=0.4, metadata={"help": "share of solve documents (the rest verify)"})
+    # model and optimisation
+    model_size: str = field(default="tiny", metadata={"help": "built-in model size: nano, tiny, small, base"})
+    steps: int = field(default=3000, metadata={"help": "optimiser steps"})
+    batch_size: int = field(default=16, metadata={"help": "packed rows per step"})
+    seq_len: int = field(default=256, metadata={"help": "tokens per packed row"})
+    lr: float = field(default=3e-3, metadata={"help": "peak learning rate"})
+    max_seconds: float = field(default=0, metadata={"help": "stop after this many seconds (0: no cap)"})
+    # checkpoints
+    eval_every: int = field(default=50, metadata={"help": "steps between dev accuracy checks"})
+    n_dev: int = field(default=128, metadata={"help": "dev problems per task (held out of the corpus)"})
+    generator_accuracy: float = field(
+        default=0.4, metadata={"help": "a task's generator is the first checkpoint at this sampled dev accuracy"}
+    )
+    max_new_tokens: int = field(default=48, metadata={"help": "token cap of a dev solution"})
+    seed: int = field(default=0, metadata={"help": "seed of the corpus, the initialisation and the data order"})
+
+    def task_list(self) -> list[str]:
+        return [t.strip() for t in self.tasks.split(",") if t.strip()]
+
+
+def corpus_problems(task, cfg: PretrainConfig, n: int, seed: int, exclude: set[str] = frozenset()) -> list[Problem]:
+    """Up to `n` distinct training-share problems of `task` (never a held-out question, none in `exclude`).
+
+    Fewer when the question space is smaller (one-word problems): the documents then reuse them.
+    """
+    from .config import parse_counts
+
+    out, seen, draw = [], set(exclude), 0
+    while len(out) < n:
+        before = len(out)
+        for p in task.make_problems(max(256, n), parse_counts(cfg.words), seed=seed * 1000 + draw):
+            if p.question not in seen and not is_held_out(p):
+                seen.add(p.question)
+                out.append(p)
+        draw += 1
+        if len(out) == before:  # the space is exhausted
+            break
+    if not out:
+        raise GenrmError(f"task {task.name}: no training problems with --words {cfg.words}; allow more words")
+    return out[:n]
+
+
+def documents(task, problems: list[Problem], rng: random.Random, solve_share: float, n: int) -> list[tuple[str, str]]:
+    """`n` (prompt, completion) documents: solve, or verify a reference / synthetic wrong candidate."""
+    fmt = task.verify_format
+    docs = []
+    while len(docs) < n:
+        for p in rng.sample(problems, len(problems)):
+            if rng.random() < solve_share:
+                docs.append((task.prompt(p), task.reference_solution(p)))
+            else:
+                cand = task.reference_solution(p) if rng.random() < 0.5 else task.perturb(p, rng)
+                docs.append((fmt.cot_prompt(task.prompt(p), cand), task.oracle_rationale(p, cand, fmt.decision)))
+            if len(docs) == n:
+                break
+    return docs
+
+
+class PackedRows(torch.utils.data.Dataset):
+    """Whole documents (BOS + prompt + completion + EOS, loss on the completion) packed into fixed-length rows.
+
+    A row takes documents until the next one does not fit; the rest is padding (no loss). No document
+    is cut, so every verdict is trained on, at offsets from 0 to the row's end.
+    """
+
+    def __init__(self, tokenizer, docs: list[tuple[str, str]], seq_len: int, rows: int):
+        prompts = tokenizer([p for p, _ in docs], add_special_tokens=True).input_ids
+        completions = tokenizer([c for _, c in docs], add_special_tokens=False).input_ids
+        self.ids = torch.full((rows, seq_len), tokenizer.pad_token_id, dtype=torch.int32)  # (R, T)
+        self.labels = torch.full((rows, seq_len), -100, dtype=torch.int32)  # (R, T)
+        d = 0
+        for r in range(rows):
+            ids: list[int] = []
+            labels: list[int] = []
+            while True:
+                p, c = prompts[d % len(docs)], completions[d % len(docs)] + [tokenizer.eos_token_id]
+                if len(p) + len(c) > seq_len:
+                    raise GenrmError(f"a pretraining document has {len(p) + len(c)} tokens > seq_len={seq_len}")
+                if len(ids) + len(p) + len(c) > seq_len:
+                    break
+                ids += p + c
+                labels += [-100] * len(p) + c
+                d += 1
+            self.ids[r, : len(ids)] = torch.tensor(ids)
+            self.labels[r, : len(ids)] = torch.tensor(labels)
+        self.documents_used = d
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, i: int) -> dict:
+        return {"input_ids": self.ids[i].tolist(), "labels": self.labels[i].tolist()}
+
+
+def sampled_accuracy(model, tokenizer, task, problems, max_new_tokens: int, seed: int, temperature=1.0, context=""):
+    """Share of `problems` solved by one sample each (greedy at temperature 0), after `context` text."""
+    from .engines import TransformersEngine
+
+    engine = TransformersEngine(getattr(model, "module", model), tokenizer)
+    outs = engine.generate(
+        [context + task.prompt(p) for p in problems], n=1, max_new_tokens=max_new_tokens, temperature=temperature,
+        seed=seed,
+    )
+    return sum(task.is_correct(p, o[0]) for p, o in zip(problems, outs)) / max(1, len(problems))
+
+
+class GeneratorCheckpoints(TrainerCallback):
+    """Every `every` steps: each task's sampled dev accuracy; the first checkpoint at `target` is its generator."""
+
+    def __init__(self, tasks, dev, tokenizer, cfg: PretrainConfig, out: Path):
+        self.tasks, self.dev, self.tokenizer, self.cfg, self.out = tasks, dev, tokenizer, cfg, out
+        self.history: list[dict] = []
+        self.saved: dict[str, int] = {}
+
+    def on_step_end(self, args, state, control, model=None, **kw):
+        if state.global_step % self.cfg.eval_every or model is None:
+            return
+        row = {"step": state.global_step}
+        for task in self.tasks:
+            if task.name in self.saved:
+                continue
+            acc = sampled_accuracy(
+                model, self.tokenizer, task, self.dev[task.name], self.cfg.max_new_tokens, seed=state.global_step
+            )
+            row[task.name] = round(acc, 4)
+            if acc >= self.cfg.generator_accuracy:
+                save_model(model, self.tokenizer, self.out / f"generator-{task.name}")
+                self.saved[task.name] = state.global_step
+        model.train()
+        if len(row) > 1:
+            self.history.append(row)
+            saved = ", ".join(f"generator-{t} at step {s}" for t, s in self.saved.items())
+            accs = {k: v for k, v in row.items() if k != "step"}
+            console.print(f"step {row['step']}: sampled dev accuracy {accs}" + (f"; {saved}" if saved else ""))
+
+
+def save_model(model, tokenizer, path: Path) -> None:
+    """Write a model folder atomically (a temp folder renamed into place)."""
+    tmp = path.with_name(path.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    getattr(model, "module", model).save_pretrained(str(tmp))
+    tokenizer.save_pretrained(str(tmp))
+    shutil.rmtree(path, ignore_errors=True)
+    tmp.rename(path)
+
+
+def probes(model, tokenizer, task, dev: list[Problem], max_new_tokens: int, seed: int = 0) -> dict:
+    """What the checkpoint can do on the inputs later stages give it.
+
+    - `solve_greedy_at_{0,1,2}`: greedy accuracy with 0, 1 or 2 solved documents of context before the problem;
+    - `solve_sampled`: one sample at temperature 1 (what Best-of-N draws);
+    - `verify_verdict`, `verify_exact`: greedy GenRM-CoT on half reference, half synthetic wrong candidates:
+      the verdict's accuracy, and the share of rationales identical to the oracle's.
+    """
+    from .engines import TransformersEngine
+
+    rng = random.Random(seed)
+    out = {}
+    ctx_problems = task.make_problems(2, [3], seed=seed + 12345)
+    contexts = ["", *(task.prompt(q) + task.reference_solution(q) + "\n" for q in ctx_problems)]
+    for i in range(3):
+        ctx = "".join(contexts[1 : i + 1])
+        out[f"solve_greedy_at_{i}"] = sampled_accuracy(model, tokenizer, task, dev, max_new_tokens, seed, 0.0, ctx)
+    out["solve_sampled"] = sampled_accuracy(model, tokenizer, task, dev, max_new_tokens, seed)
+    fmt = task.verify_format
+    cands = [task.reference_solution(p) if i % 2 else task.perturb(p, rng) for i, p in enumerate(dev)]
+    engine = TransformersEngine(getattr(model, "module", model), tokenizer)
+    texts = engine.generate(
+        [fmt.cot_prompt(task.prompt(p), c) for p, c in zip(dev, cands)], n=1, max_new_tokens=4 * max_new_tokens,
+        temperature=0.0, seed=seed,
+    )
+    oracle = [task.oracle_rationale(p, c, fmt.decision) for p, c in zip(dev, cands)]
+    verdicts = [t[0].rstrip().endswith(o[-4:].strip()) for t, o in zip(texts, oracle)]
+    out["verify_verdict"] = sum(verdicts) / len(dev)
+    out["verify_exact"] = sum(t[0].strip() == o.strip() for t, o in zip(texts, oracle)) / len(dev)
+    return {k: round(v, 4) for k, v in out.items()}
+
+
+def pretrain(cfg: PretrainConfig, out: str | Path) -> dict:
+    """Pretrain the built-in model on the packed corpus; write the base, the generators, a log and a card."""
+    from .model import build_tiny_model
+    from .tasks import get_task
+    from .training import TrainConfig, train_lm_rows
+
+    out = Path(out)
+    tasks = [get_task(name) for name in cfg.task_list()]
+    if not tasks:
+        raise GenrmError("pretrain needs at least one task: --tasks last_letter,word_sort")
+    for t in tasks:
+        if not hasattr(t, "perturb"):
+            raise GenrmError(f"task {t.name} cannot be pretrained on (no synthetic candidates); use step tasks")
+    words = sorted({w for t in tasks for w in t.vocabulary()})
+    model, tok = build_tiny_model(cfg.model_size, seed=cfg.seed, words=words)
+    model.config._attn_implementation = "sdpa"  # packed rows have no padding: PyTorch's fused attention is faster
+    rng = random.Random(cfg.seed)
+    dev, docs = {}, []
+    rows = cfg.steps * cfg.batch_size
+    t0 = time.time()
+    with progress_bar("building the pretraining corpus", len(tasks)) as (bar, tid):
+        for i, task in enumerate(tasks):
+            dev[task.name] = corpus_problems(task, cfg, cfg.n_dev, seed=cfg.seed * 100 + 2 * i + 1)
+            held = {p.question for p in dev[task.name]}
+            problems = corpus_problems(task, cfg, cfg.n_problems, seed=cfg.seed * 100 + 2 * i, exclude=held)
+            per_task = rows * cfg.seq_len // (60 * len(tasks))  # ~65 tokens a document; rows reuse them if short
+            docs += documents(task, problems, rng, cfg.solve_share, per_task)
+            bar.advance(tid)
+    rng.shuffle(docs)
+    data = PackedRows(tok, docs, cfg.seq_len, rows)
+    corpus_seconds = time.time() - t0
+    checkpoints = GeneratorCheckpoints(tasks, dev, tok, cfg, out)
+    train_cfg = TrainConfig(
+        max_steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr, max_seconds=cfg.max_seconds, seed=cfg.seed
+    )
+    log = train_lm_rows(model, tok, data, train_cfg, out / "base", what="pretraining", callbacks=[checkpoints])
+    model.eval()
+    for task in tasks:  # a task that never reached the target: its generator is the final checkpoint
+        if task.name not in checkpoints.saved:
+            save_model(model, tok, out / f"generator-{task.name}")
+    probe_seconds = time.time()
+    result = {
+        "config": asdict(cfg),
+        "command": "genrm pretrain " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["pretrain"] else None,
+        "environment": environment(),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "vocabulary": len(tok),
+        "documents": data.documents_used,
+        "tokens": rows * cfg.seq_len,
+        "corpus_seconds": round(corpus_seconds, 1),
+        "train_seconds": log["seconds"],
+        "steps": log["steps"],
+        "losses": log["losses"],
+        "dev_accuracy": checkpoints.history,
+        "generator_step": {t.name: checkpoints.saved.get(t.name) for t in tasks},
+        "probes": {},
+    }
+    from .model import load_model
+
+    for task in tasks:
+        for name in ("base", f"generator-{task.name}"):
+            m, t = load_model(out / name, device="cpu")
+            result["probes"][f"{name}/{task.name}"] = probes(m, t, task, dev[task.name], cfg.max_new_tokens)
+    result["probe_seconds"] = round(time.time() - probe_seconds, 1)
+    write_json(out / "pretrain_log.json", result)
+    (out / "README.md").write_text(model_card(result), encoding="utf-8")
+    console.print(f"pretrained in {result['train_seconds']:.0f} s: {out}")
+    return result
+
+
+def model_card(log: dict) -> str:
+    """The README.md of a pretraining output folder."""
+    c = log["config"]
+    lines = [
+        "# genrm built-in base model",
+        "",
+        f"A {log['parameters']:,}-parameter Llama (size `{c['model_size']}`, word-level tokenizer of "
+        f"{log['vocabulary']} tokens) pretrained from scratch by genrm's own command:",
+        "",
+        "```bash",
+        log.get("command") or f"genrm pretrain OUT --steps {c['steps']} --seed {c['seed']}",
+        "```",
+        "",
+        f"Corpus: tasks {c['tasks']}, {c['words']} words a problem, {c['n_problems']:,} training problems per task "
+        f"(never a held-out question: test sets draw only questions whose SHA-1 is 0 mod {HELD_OUT_EVERY}), "
+        f"{log['documents']:,} documents ({c['solve_share']:.0%} solve, the rest verify: half reference, half "
+        f"synthetic wrong candidates, each with its oracle rationale), packed into {c['seq_len']}-token rows; "
+        f"{log['tokens']:,} tokens in all. {log['steps']} steps of {c['batch_size']} rows at lr {c['lr']} took "
+        f"{log['train_seconds']:.0f} s ({log['environment']['device']}, {log['environment']['threads']} threads).",
+        "",
+        "Checkpoints: `base/` (the final one: verifiers start from it, the judge prompts it) and, per task, "
+        "`generator-<task>/`, the first checkpoint whose sampled dev accuracy reached "
+        f"{c['generator_accuracy']} (step {log['generator_step']}).",
+        "",
+        "| checkpoint / task | greedy, 0 / 1 / 2 docs before | sampled | verify verdict | verify exact |",
+        "|---|---|---|---|---|",
+    ]
+    for name, p in log["probes"].items():
+        lines.append(
+            f"| {name} | {p['solve_greedy_at_0']:.3f} / {p['solve_greedy_at_1']:.3f} / {p['solve_greedy_at_2']:.3f} "
+            f"| {p['solve_sampled']:.3f} | {p['verify_verdict']:.3f} | {p['verify_exact']:.3f} |"
+        )
+    lines += ["", "Dev accuracy history (sampled, temperature 1) and losses: `pretrain_log.json`.", ""]
+    return "\n".join(lines)

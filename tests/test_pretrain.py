@@ -1,0 +1,72 @@
+"""`genrm pretrain`: the packed corpus, held-out test questions, checkpoints, the model card."""
+
+import json
+import random
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from genrm.model import word_tokenizer
+from genrm.pretrain import PackedRows, PretrainConfig, corpus_problems, documents, is_held_out, pretrain
+from genrm.tasks import get_task
+
+
+def test_corpus_never_holds_a_test_question_and_test_sets_only_hold_them():
+    task = get_task("last_letter")
+    corpus = corpus_problems(task, PretrainConfig(), 3000, seed=0)
+    assert len(corpus) == 3000 and not any(is_held_out(p) for p in corpus)
+    share = sum(map(is_held_out, task.make_problems(5000, [2, 3, 4], seed=1))) / 5000
+    assert 0.07 < share < 0.13  # a tenth of the question space is reserved
+
+
+def test_run_test_sets_draw_only_held_out_questions(tmp_path):
+    from genrm import pipeline
+    from genrm.config import preset_config
+
+    run = pipeline.Run.create(tmp_path / "r", preset_config("cpu", n_test=50, n_verifier_train=50, n_gen_train=10))
+    pipeline.make_problems(run)
+    assert all(is_held_out(p) for p in run.problems("test"))
+    assert not any(is_held_out(p) for s in ("verifier_train", "gen_dev", "gen_train") for p in run.problems(s))
+
+
+def test_packed_rows_hold_whole_documents_with_loss_on_completions_only():
+    task = get_task("word_sort")
+    tok = word_tokenizer(task.vocabulary())
+    problems = corpus_problems(task, PretrainConfig(), 50, seed=0)
+    docs = documents(task, problems, random.Random(0), 0.5, 40)
+    rows = PackedRows(tok, docs, seq_len=256, rows=6)
+    for i in range(len(rows)):
+        ids, labels = rows[i]["input_ids"], rows[i]["labels"]
+        assert len(ids) == len(labels) == 256
+        text = tok.decode([t for t in ids if t != tok.pad_token_id])
+        assert text.startswith("<s>") and text.endswith("</s>")  # no document is cut
+        assert text.count("<s>") == text.count("</s>") >= 2  # several documents a row
+        trained = tok.decode([t for t in labels if t != -100])
+        assert "Q: sort" not in trained and "</s>" in trained  # prompts carry no loss; completions and EOS do
+        pad = [lab for t, lab in zip(ids, labels) if t == tok.pad_token_id]
+        assert all(lab == -100 for lab in pad)
+
+
+def test_pretrain_writes_base_generators_log_and_card(tmp_path):
+    cfg = PretrainConfig(
+        model_size="nano", steps=12, eval_every=6, n_problems=300, n_dev=8, generator_accuracy=0.0, batch_size=8,
+        max_new_tokens=12,
+    )
+    log = pretrain(cfg, tmp_path / "pt")
+    # accuracy >= 0 holds at the first check: every task's generator is the step-6 checkpoint
+    assert log["generator_step"] == {"last_letter": 6, "word_sort": 6}
+    assert log["losses"][0][1] > log["losses"][-1][1]  # the loss fell
+    for name in ("base", "generator-last_letter", "generator-word_sort"):
+        folder = tmp_path / "pt" / name
+        model = AutoModelForCausalLM.from_pretrained(folder)  # an ordinary Hugging Face folder
+        AutoTokenizer.from_pretrained(folder)
+        assert model.config.model_type == "llama"
+    base = AutoModelForCausalLM.from_pretrained(tmp_path / "pt" / "base").state_dict()
+    gen = AutoModelForCausalLM.from_pretrained(tmp_path / "pt" / "generator-word_sort").state_dict()
+    assert any(not torch.equal(base[k], gen[k]) for k in base)  # two checkpoints of one run, 6 steps apart
+    saved = json.loads((tmp_path / "pt" / "pretrain_log.json").read_text())
+    assert set(saved["probes"]) == {
+        "base/last_letter", "generator-last_letter/last_letter", "base/word_sort", "generator-word_sort/word_sort"
+    }
+    card = (tmp_path / "pt" / "README.md").read_text()
+    assert "genrm pretrain" in card and "| base/last_letter |" in card
