@@ -70,3 +70,23 @@ def test_pretrain_writes_base_generators_log_and_card(tmp_path):
     }
     card = (tmp_path / "pt" / "README.md").read_text()
     assert "genrm pretrain" in card and "| base/last_letter |" in card
+
+
+def test_verifier_rows_are_balanced_within_each_problem():
+    from genrm.types import Candidate
+    from genrm.verifier_data import balanced_pairs
+
+    task = get_task("last_letter")
+    ps = task.make_problems(3, [2], seed=0)
+    cands = {
+        ps[0].id: [Candidate(ps[0].id, i, f"t{i}", correct=i < 1) for i in range(4)],  # 1 right, 3 wrong
+        ps[1].id: [Candidate(ps[1].id, i, f"t{i}", correct=i < 3) for i in range(4)],  # 3 right, 1 wrong
+        ps[2].id: [Candidate(ps[2].id, i, "same", correct=False) for i in range(4)],  # one class only
+    }
+    pairs, stats = balanced_pairs(ps, cands, seed=0)
+    by_problem = {p.id: [c.correct for q, c in pairs if q.id == p.id] for p in ps}
+    assert sorted(by_problem[ps[0].id]) == sorted(by_problem[ps[1].id]) == [False, True]
+    assert by_problem[ps[2].id] == []  # a problem without both classes teaches no ranking
+    assert stats["kept_per_class"] == 2 and stats["balance"] == "within problem"
+    pairs, _ = balanced_pairs(ps, cands, seed=0, within_problem=False)
+    assert sum(c.correct for _, c in pairs) * 2 == len(pairs) == 8  # 4 unique right, 4+ unique wrong: 4 each

@@ -43,9 +43,9 @@ class RunConfig:
     )
     n_gen_train: int = field(default=50000, metadata={"help": "pretraining problems (base=pretrain)"})
     n_verifier_train: int = field(
-        default=1000, metadata={"help": "problems whose sampled candidates train the verifiers"}
+        default=500, metadata={"help": "problems whose sampled candidates train the verifiers"}
     )
-    n_test: int = field(default=100, metadata={"help": "test problems"})
+    n_test: int = field(default=300, metadata={"help": "test problems"})
     # models (Hub ids, local folders, .gguf files; engines: vllm:<model>, http://host:port for servers)
     generator: str = field(
         default="", metadata={"help": "pretrained generator to sample from (empty: train the built-in tiny model)"}
@@ -104,9 +104,9 @@ class RunConfig:
     unified_lambda: float = field(
         default=1 / 3, metadata={"help": "unified training: solution rows per verification row (0 disables)"}
     )
-    ver_steps: int = field(default=400, metadata={"help": "training steps per verifier"})
+    ver_steps: int = field(default=150, metadata={"help": "training steps per verifier"})
     ver_batch_size: int = field(default=32, metadata={"help": "verifier training batch size"})
-    ver_lr: float = field(default=1e-3, metadata={"help": "verifier learning rate"})
+    ver_lr: float = field(default=3e-4, metadata={"help": "verifier learning rate (fine-tuning the base)"})
     ver_max_seconds: float = field(default=0, metadata={"help": "cap on each verifier's training seconds (0: none)"})
     ver_grad_accum: int = field(default=1, metadata={"help": "verifier gradient accumulation steps"})
     lora_r: int = field(default=0, metadata={"help": "LoRA rank for verifier training (0: full fine-tuning)"})
@@ -191,20 +191,19 @@ PRESETS: dict[str, dict] = {
         ver_steps=4,
         n_candidates=4,
         k_votes=2,
-        gen_batch_size=16,
         ver_batch_size=16,
         max_new_tokens=40,
         cot_max_new_tokens=60,
     ),
-    "gpu": dict(  # one H100/H200: a bigger model, more data, more steps, N=32, K=8
-        model_size="base",
+    "gpu": dict(  # one H100/H200: the same recipe, pretrained in the run, bigger model and data, N=32, K=8
+        base="pretrain",
+        model_size="small",
         n_gen_train=100000,
         n_verifier_train=3000,
-        n_test=250,
-        gen_steps=3000,
-        gen_batch_size=128,
-        gen_lr=1e-3,
-        gen_max_seconds=100,
+        n_test=300,
+        gen_steps=6000,
+        gen_batch_size=64,
+        gen_lr=2e-3,
         ver_steps=1500,
         ver_batch_size=128,
         ver_lr=5e-4,

@@ -14,7 +14,7 @@ from and the LLM-as-a-Judge prompts. Problems come only from the training share 
 space (`is_held_out` reserves a tenth of it for test sets), so no test problem of any run is seen.
 
     OUT/base/                  final checkpoint (Hugging Face folder)
-    OUT/generator-<task>/      per task: the first checkpoint at the target accuracy
+    OUT/generator-<task>/      per task: the first checkpoint at the target accuracy (+ pretrain_log.json)
     OUT/pretrain_log.json      config, command, dev accuracy history, probes, times
     OUT/README.md              model card
 """
@@ -74,6 +74,7 @@ class PretrainConfig:
     )
     max_new_tokens: int = field(default=48, metadata={"help": "token cap of a dev solution"})
     seed: int = field(default=0, metadata={"help": "seed of the corpus, the initialisation and the data order"})
+    init: str = field(default="", metadata={"help": "continue from this model folder (empty: a new model)"})
 
     def task_list(self) -> list[str]:
         return [t.strip() for t in self.tasks.split(",") if t.strip()]
@@ -208,7 +209,8 @@ def save_model(model, tokenizer, path: Path) -> None:
 def probes(model, tokenizer, task, dev: list[Problem], max_new_tokens: int, seed: int = 0) -> dict:
     """What the checkpoint can do on the inputs later stages give it.
 
-    - `solve_greedy_at_{0,1,2}`: greedy accuracy with 0, 1 or 2 solved documents of context before the problem;
+    - `solve_greedy_at_{0,1,2}`: greedy accuracy with 0, 1 or 2 solved documents before the problem (joined by
+      EOS + BOS, as in the packed rows);
     - `solve_sampled`: one sample at temperature 1 (what Best-of-N draws);
     - `verify_verdict`, `verify_exact`: greedy GenRM-CoT on half reference, half synthetic wrong candidates:
       the verdict's accuracy, and the share of rationales identical to the oracle's.
@@ -218,7 +220,8 @@ def probes(model, tokenizer, task, dev: list[Problem], max_new_tokens: int, seed
     rng = random.Random(seed)
     out = {}
     ctx_problems = task.make_problems(2, [3], seed=seed + 12345)
-    contexts = ["", *(task.prompt(q) + task.reference_solution(q) + "\n" for q in ctx_problems)]
+    sep = tokenizer.eos_token + tokenizer.bos_token
+    contexts = ["", *(task.prompt(q) + task.reference_solution(q) + sep for q in ctx_problems)]
     for i in range(3):
         ctx = "".join(contexts[1 : i + 1])
         out[f"solve_greedy_at_{i}"] = sampled_accuracy(model, tokenizer, task, dev, max_new_tokens, seed, 0.0, ctx)
@@ -251,7 +254,13 @@ def pretrain(cfg: PretrainConfig, out: str | Path) -> dict:
         if not hasattr(t, "perturb"):
             raise GenrmError(f"task {t.name} cannot be pretrained on (no synthetic candidates); use step tasks")
     words = sorted({w for t in tasks for w in t.vocabulary()})
-    model, tok = build_tiny_model(cfg.model_size, seed=cfg.seed, words=words)
+    if cfg.init:
+        from .model import load_model
+
+        model, tok = load_model(cfg.init, dtype=torch.float32)
+        model.train()
+    else:
+        model, tok = build_tiny_model(cfg.model_size, seed=cfg.seed, words=words)
     model.config._attn_implementation = "sdpa"  # packed rows have no padding: PyTorch's fused attention is faster
     rng = random.Random(cfg.seed)
     dev, docs = {}, []
@@ -298,10 +307,12 @@ def pretrain(cfg: PretrainConfig, out: str | Path) -> dict:
 
     for task in tasks:
         for name in ("base", f"generator-{task.name}"):
-            m, t = load_model(out / name, device="cpu")
+            m, t = load_model(out / name)
             result["probes"][f"{name}/{task.name}"] = probes(m, t, task, dev[task.name], cfg.max_new_tokens)
     result["probe_seconds"] = round(time.time() - probe_seconds, 1)
     write_json(out / "pretrain_log.json", result)
+    for task in tasks:  # each generator carries the log of the run it comes from
+        write_json(out / f"generator-{task.name}" / "pretrain_log.json", result)
     (out / "README.md").write_text(model_card(result), encoding="utf-8")
     console.print(f"pretrained in {result['train_seconds']:.0f} s: {out}")
     return result

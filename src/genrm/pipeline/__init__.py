@@ -2,12 +2,14 @@
 re-run or resumed from its inputs alone:
 
     run.json                      config + environment header
-    problems/{split}.jsonl        gen_train, verifier_train, test
-    models/generator/             HF folder (+ train_log.json)
+    problems/{split}.jsonl        gen_train, gen_dev, verifier_train, test
+    models/pretrained/            base=pretrain only: `genrm pretrain`'s output for this run
+    models/generator/             HF folder (a pretraining checkpoint; + train_log.json)
     samples/{split}.jsonl         N raw samples per problem (resumable)
     candidates/{split}.jsonl      labelled candidates
     verifier_data/{kind}.jsonl    orm, genrm, genrm_cot rows (+ stats.json, teacher_raw.jsonl)
     models/{orm,genrm,genrm_cot}/ trained verifiers (full models or LoRA adapters)
+    probes.json                   the generator's and the base's own accuracy on the test problems
     scores/{method}.jsonl         per-candidate scores, votes and rationales (resumable)
     results.json, results.md, best_of_n.png, best_of_n_vs_k.png
 

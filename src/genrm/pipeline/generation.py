@@ -23,6 +23,14 @@ def pretrained_dir(run: Run) -> Path:
     return Path(c.base)
 
 
+def base_dir(run: Run) -> Path:
+    """The built-in base the verifiers start from: `base-<task>/` of the pretraining folder if it has one, else
+    `base/` (one base for every task of a multi-task pretraining run)."""
+    src = pretrained_dir(run)
+    per_task = src / f"base-{run.task.name}"
+    return per_task if (per_task / "config.json").exists() else src / "base"
+
+
 def pretrain_config(run: Run) -> PretrainConfig:
     """`--base pretrain`: the shipped recipe on this run's task, with the run's generator settings."""
     c = run.config
@@ -60,10 +68,10 @@ def train_generator(run: Run) -> dict:
             f"{src} has no generator for task {task.name}; pretrain one (`genrm pretrain OUT --tasks {task.name}`) "
             "and pass --base OUT, or use --base pretrain"
         )
-    log = read_json(src / "pretrain_log.json")
+    log = read_json(folder / "pretrain_log.json")
     out = run.file("models", "generator")
     shutil.rmtree(out, ignore_errors=True)
-    shutil.copytree(folder, out)
+    shutil.copytree(folder, out, ignore=shutil.ignore_patterns("pretrain_log.json"))
     info = {
         "source": str(folder),
         "step": log["generator_step"].get(task.name),

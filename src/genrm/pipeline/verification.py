@@ -80,9 +80,9 @@ def verifier_base(run: Run) -> str:
     if c.verifier_base:
         spec = c.verifier_base
     elif not c.generator:
-        from .generation import pretrained_dir
+        from .generation import base_dir
 
-        spec = str(pretrained_dir(run) / "base")
+        spec = str(base_dir(run))
     else:
         spec = generator_spec(run)
     if spec.startswith(("http://", "https://", "openai:")):
