@@ -49,7 +49,8 @@ def test_last_letter_format_and_steps():
     assert sol.endswith(f"Answer: {p.answer}")
     bad = sol.replace(f"{words[1]} -> {words[1][-1]}", f"{words[1]} -> 9")
     r = task.oracle_rationale(p, bad)
-    assert f" {words[0]} -> {words[0][-1]} ok, {words[1]} -> {words[1][-1]} wrong (9)," in r  # steps from the question
+    # steps re-derived from the question, each with the candidate's result beside it
+    assert f" {words[0]} -> {words[0][-1]}/{words[0][-1]} ok, {words[1]} -> {words[1][-1]}/9 wrong," in r
     assert r.endswith("Yes")  # the label follows the final answer, which is still right
     wrong = bad.replace(f"Answer: {p.answer}", "Answer: zzz")
     r = task.oracle_rationale(p, wrong)

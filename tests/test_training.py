@@ -47,16 +47,3 @@ def test_train_orm_moves_head_and_lowers_loss(nano, tmp_path):
     losses = [loss for _, loss in log["losses"]]
     assert losses[-1] < losses[0]
     assert not torch.equal(model.score.weight, head)
-
-
-def test_generator_stops_at_target_accuracy(nano, tmp_path):
-    from genrm.training import StopAtAccuracy
-
-    model, tok = nano
-    task = get_task("last_letter")
-    prompts, completions = _rows()
-    stop = StopAtAccuracy(task, task.make_problems(4, [1], seed=9), tok, target=0.0, every=5, max_new_tokens=8)
-    log = train_lm(
-        model, tok, prompts, completions, TrainConfig(max_steps=30, batch_size=8), tmp_path, callbacks=[stop]
-    )
-    assert log["steps"] == 5 and log["dev_accuracy"] == stop.history and stop.history[0][0] == 5

@@ -41,9 +41,13 @@ SIZES: dict[str, tuple[int, int, int, int]] = {
 
 def char_tokenizer() -> PreTrainedTokenizerFast:
     """A character-level fast tokenizer: one token per printable ASCII character, BOS prepended."""
-    vocab = {tok: i for i, tok in enumerate(SPECIALS + CHARS)}
+    return _fast_tokenizer({tok: i for i, tok in enumerate(SPECIALS + CHARS)}, r"[\s\S]")
+
+
+def _fast_tokenizer(vocab: dict[str, int], pattern: str) -> PreTrainedTokenizerFast:
+    """A fast tokenizer whose pieces are the matches of `pattern` (each looked up in `vocab`), BOS prepended."""
     tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Split(Regex(r"[\s\S]"), behavior="isolated")
+    tok.pre_tokenizer = pre_tokenizers.Split(Regex(pattern), behavior="isolated")
     tok.decoder = decoders.Fuse()
     tok.post_processor = processors.TemplateProcessing(
         single="<s> $A", pair="<s> $A $B", special_tokens=[("<s>", vocab["<s>"])]
@@ -84,21 +88,7 @@ def word_tokenizer(words: Sequence[str]) -> PreTrainedTokenizerFast:
     vocab = {t: i for i, t in enumerate(dict.fromkeys(tokens))}
     longest_first = "|".join(re.escape(w) for w in sorted(vocab_words, key=len, reverse=True))
     pattern = r" ?(?<![A-Za-z'])(?:" + longest_first + r")(?![A-Za-z'])| ->|[\s\S]"
-    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Split(Regex(pattern), behavior="isolated")
-    tok.decoder = decoders.Fuse()
-    tok.post_processor = processors.TemplateProcessing(
-        single="<s> $A", pair="<s> $A $B", special_tokens=[("<s>", vocab["<s>"])]
-    )
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tok,
-        bos_token="<s>",
-        eos_token="</s>",
-        pad_token="<pad>",
-        unk_token="<unk>",
-        clean_up_tokenization_spaces=False,
-        model_max_length=1024,
-    )
+    return _fast_tokenizer(vocab, pattern)
 
 
 def build_tiny_model(size: str = "tiny", seed: int = 0, max_positions: int = 1024, words: Sequence[str] | None = None):

@@ -9,7 +9,7 @@ reference solution's step) and annotates it with the candidate's result for that
 compares the final answers and ends in the paper's Yes/No line, whose verdict is the label by
 construction. For the candidate " tag -> g, boj -> x. Answer: gx":
 
-    " tag -> g ok, boj -> j wrong (x). Expected gj, got gx.
+    " tag -> g/g ok, boj -> j/x wrong. Expected gj, got gx.
     Verification: Is the answer correct (Yes/No)? No"
 
 Re-deriving from the question is what the generator itself does, so the verifier writes steps it
@@ -128,10 +128,9 @@ class StepTask:
                 parts.append(f"{cand[i]} extra")
             elif i >= len(cand):
                 parts.append(f"{truth[i]} missing")
-            elif cand[i] == truth[i]:
-                parts.append(f"{truth[i]} ok")
-            else:
-                parts.append(f"{truth[i]} wrong ({self.step_result(cand[i])})")
+            else:  # the candidate's result is copied first, so ok / wrong compares two adjacent pieces
+                verdict = "ok" if cand[i] == truth[i] else "wrong"
+                parts.append(f"{truth[i]}/{self.step_result(cand[i])} {verdict}")
         got = self.extract_answer(solution)
         return " " + ", ".join(parts) + f". Expected {problem.answer}, got {got if got else 'none'}."
 
