@@ -37,7 +37,7 @@ from .io import environment, write_json
 from .progress import console, progress_bar
 from .types import Problem
 
-HELD_OUT_EVERY = 10  # a question whose id is 0 modulo this is reserved for test sets
+HELD_OUT_EVERY = 10  # a question whose SHA-1 is 0 modulo this is reserved for test sets
 
 
 def builtin_dir() -> Path:
@@ -154,20 +154,28 @@ class PackedRows(torch.utils.data.Dataset):
         return {"input_ids": self.ids[i].tolist(), "labels": self.labels[i].tolist()}
 
 
-def sampled_accuracy(model, tokenizer, task, problems, max_new_tokens: int, seed: int, temperature=1.0, context=""):
-    """Share of `problems` solved by one sample each (greedy at temperature 0), after `context` text."""
-    from .engines import TransformersEngine
-
-    engine = TransformersEngine(getattr(model, "module", model), tokenizer)
+def solved(engine, task, problems, max_new_tokens: int, seed: int, temperature=1.0, context="") -> list[bool]:
+    """Per problem: is one sample (greedy at temperature 0) from `engine`, after `context` text, correct?"""
     outs = engine.generate(
         [context + task.prompt(p) for p in problems], n=1, max_new_tokens=max_new_tokens, temperature=temperature,
         seed=seed,
     )
-    return sum(task.is_correct(p, o[0]) for p, o in zip(problems, outs)) / max(1, len(problems))
+    return [task.is_correct(p, o[0]) for p, o in zip(problems, outs)]
+
+
+def _engine(model, tokenizer):
+    from .engines import TransformersEngine
+
+    return TransformersEngine(getattr(model, "module", model), tokenizer)
+
+
+def _mean(flags: list[bool]) -> float:
+    return sum(flags) / max(1, len(flags))
 
 
 class GeneratorCheckpoints(TrainerCallback):
-    """Every `every` steps: each task's sampled dev accuracy; the first checkpoint at `target` is its generator."""
+    """Every `eval_every` steps: each task's sampled dev accuracy; the first checkpoint at `generator_accuracy`
+    is that task's generator."""
 
     def __init__(self, tasks, dev, tokenizer, cfg: PretrainConfig, out: Path):
         self.tasks, self.dev, self.tokenizer, self.cfg, self.out = tasks, dev, tokenizer, cfg, out
@@ -181,9 +189,8 @@ class GeneratorCheckpoints(TrainerCallback):
         for task in self.tasks:
             if task.name in self.saved:
                 continue
-            acc = sampled_accuracy(
-                model, self.tokenizer, task, self.dev[task.name], self.cfg.max_new_tokens, seed=state.global_step
-            )
+            engine = _engine(model, self.tokenizer)
+            acc = _mean(solved(engine, task, self.dev[task.name], self.cfg.max_new_tokens, seed=state.global_step))
             row[task.name] = round(acc, 4)
             if acc >= self.cfg.generator_accuracy:
                 save_model(model, self.tokenizer, self.out / f"generator-{task.name}")
@@ -215,20 +222,18 @@ def probes(model, tokenizer, task, dev: list[Problem], max_new_tokens: int, seed
     - `verify_verdict`, `verify_exact`: greedy GenRM-CoT on half reference, half synthetic wrong candidates:
       the verdict's accuracy, and the share of rationales identical to the oracle's.
     """
-    from .engines import TransformersEngine
-
     rng = random.Random(seed)
+    engine = _engine(model, tokenizer)
     out = {}
     ctx_problems = task.make_problems(2, [3], seed=seed + 12345)
     sep = tokenizer.eos_token + tokenizer.bos_token
     contexts = ["", *(task.prompt(q) + task.reference_solution(q) + sep for q in ctx_problems)]
     for i in range(3):
         ctx = "".join(contexts[1 : i + 1])
-        out[f"solve_greedy_at_{i}"] = sampled_accuracy(model, tokenizer, task, dev, max_new_tokens, seed, 0.0, ctx)
-    out["solve_sampled"] = sampled_accuracy(model, tokenizer, task, dev, max_new_tokens, seed)
+        out[f"solve_greedy_at_{i}"] = _mean(solved(engine, task, dev, max_new_tokens, seed, 0.0, ctx))
+    out["solve_sampled"] = _mean(solved(engine, task, dev, max_new_tokens, seed))
     fmt = task.verify_format
     cands = [task.reference_solution(p) if i % 2 else task.perturb(p, rng) for i, p in enumerate(dev)]
-    engine = TransformersEngine(getattr(model, "module", model), tokenizer)
     texts = engine.generate(
         [fmt.cot_prompt(task.prompt(p), c) for p, c in zip(dev, cands)], n=1, max_new_tokens=4 * max_new_tokens,
         temperature=0.0, seed=seed,

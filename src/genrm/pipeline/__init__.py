@@ -79,16 +79,15 @@ def probe_models(run: Run) -> dict:
     sampled (temperature `temperature`) accuracy. The base row tells what the verifiers start from."""
     from ..engines import TransformersEngine
     from ..model import load_model
+    from ..pretrain import solved
 
     c, task = run.config, run.task
     problems = run.problems("test")
-    prompts = [task.prompt(p) for p in problems]
     out = {}
     for name, spec in (("generator", generator_spec(run)), ("base", verifier_base(run))):
         engine = TransformersEngine(*load_model(spec), batch_size=c.batch_size)
         for mode, temp in (("greedy", 0.0), ("sampled", c.temperature)):
-            texts = engine.generate(prompts, n=1, max_new_tokens=c.max_new_tokens, temperature=temp, seed=c.seed)
-            ok = [task.is_correct(p, t[0]) for p, t in zip(problems, texts)]
+            ok = solved(engine, task, problems, c.max_new_tokens, c.seed, temp)
             out[f"{name}_{mode}"] = sum(ok) / len(problems)
             if (name, mode) == ("base", "greedy"):
                 out["base_greedy_correct"] = ok
@@ -99,8 +98,8 @@ def probe_models(run: Run) -> dict:
 def rationale_faithfulness(run: Run, method: str, problems, cands) -> dict | None:
     """How the sampled rationales of a CoT method compare with the oracle's, on the test candidates.
 
-    `step_agreement`: share of checked steps whose annotation (ok / wrong (x) / missing / extra) equals the
-    oracle's; `exact`: share of rationales equal to the oracle's; `verdict`: share whose last word is the label.
+    `step_agreement`: share of checked steps written exactly as the oracle writes them (re-derived step,
+    the candidate's result, ok / wrong / missing / extra); `exact`: share of rationales equal to the oracle's.
     """
     task = run.task
     if not hasattr(task, "rationale_body"):
