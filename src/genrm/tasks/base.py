@@ -46,6 +46,7 @@ class StepTask:
 
     name = "step_task"
     prompt_template = "Q: {question}\nA:"
+    wrong_step_share = 0.5  # of `perturb`'s synthetic candidates
     max_extra_steps = 2  # steps beyond the true count the rationale still inspects
     verify_format = VerifyFormat(rationale_stop=("\n",))  # oracle rationales are one line
 
@@ -139,26 +140,34 @@ class StepTask:
         return " " + ", ".join(steps) + ". Answer: " + answer
 
     def perturb(self, problem: Problem, rng: random.Random) -> str:
-        """A wrong-looking solution of `problem`, as a weak solver writes them (it may be right by chance)."""
+        """A wrong-looking solution of `problem`, as a weak solver writes them (it may be right by chance).
+
+        A share `wrong_step_share` are wrong step results (each step wrong with probability 1/2, at
+        least one): in last-letter the error a sampled generator makes most (85% of the quickstart
+        generator's wrong candidates), and a verifier trained on them must re-derive each step rather
+        than copy the candidate's. The rest, evenly: a word miscopied, dropped or added; two steps
+        swapped; an answer that does not follow the steps.
+        """
         words = problem.question.split()
-        op = rng.randrange(6)
-        if op <= 2:  # a word miscopied, dropped or added: the steps and answer follow the wrong words
+        steps = self.steps(words)
+        op = 5 + rng.randrange(5)
+        if rng.random() < self.wrong_step_share:  # the answer follows the steps, or (one time in ten) is the true one
+            bad = [i for i in range(len(steps)) if rng.random() < 0.5] or [rng.randrange(len(steps))]
+            for i in bad:
+                steps[i] = self.corrupt_step(steps[i], rng)
+            answer = self.answer_for(words) if rng.random() < 0.1 else self.answer_from_steps(steps)
+            return self.solution_from(steps, answer)
+        if op < 8:  # a word miscopied, dropped or added: the steps and answer follow the wrong words
             w = list(words)
             i = rng.randrange(len(w))
-            if op == 0:
+            if op == 5:
                 w[i] = rng.choice(self.words)
-            elif op == 1 and len(w) > 1:
+            elif op == 6 and len(w) > 1:
                 del w[i]
             else:
                 w.insert(i + 1, rng.choice(self.words))
             return self.solution_from(self.steps(w), self.answer_for(w))
-        steps = self.steps(words)
-        if op == 3:  # one wrong step; the answer follows the steps, or (a third of the time) is the true one
-            i = rng.randrange(len(steps))
-            steps[i] = self.corrupt_step(steps[i], rng)
-            answer = self.answer_for(words) if rng.random() < 1 / 3 else self.answer_from_steps(steps)
-            return self.solution_from(steps, answer)
-        if op == 4 and len(steps) > 1:  # two steps swapped; the answer follows
+        if op == 8 and len(steps) > 1:  # two steps swapped; the answer follows
             i, j = rng.sample(range(len(steps)), 2)
             steps[i], steps[j] = steps[j], steps[i]
             return self.solution_from(steps, self.answer_from_steps(steps))

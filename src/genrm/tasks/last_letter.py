@@ -28,8 +28,11 @@ class LastLetter(StepTask):
 
     def corrupt_step(self, step: str, rng: random.Random) -> str:
         word, letter = step.split(" -> ")
-        wrong = rng.choice([c for c in word if c != letter] or [c for c in LETTERS if c != letter])
-        return f"{word} -> {wrong}"  # another letter of the word, as weak solvers pick
+        others = [c for c in LETTERS if c != letter]
+        in_word = [c for c in word if c != letter]
+        # another letter of the word, or any letter (both seen in sampled generators' wrong steps)
+        wrong = rng.choice(in_word if in_word and rng.random() < 0.5 else others)
+        return f"{word} -> {wrong}"
 
     def answer_from_steps(self, steps: list[str]) -> str:
         return "".join(self.step_result(s) for s in steps)

@@ -15,6 +15,7 @@ from .base import StepTask
 class WordSort(StepTask):
     name = "word_sort"
     prompt_template = "Q: sort {question}\nA:"
+    wrong_step_share = 0.2  # a wrong sort key leaves the answer right
 
     def steps(self, words: list[str]) -> list[str]:
         return [f"{w[0]} {w}" for w in sorted(words)]
@@ -24,8 +25,10 @@ class WordSort(StepTask):
 
     def corrupt_step(self, step: str, rng: random.Random) -> str:
         key, word = step.split(" ", 1)
-        wrong = rng.choice([c for c in word if c != key] or ["z"])
-        return f"{wrong} {word}"  # a wrong sort key: another letter of the word
+        in_word = [c for c in word if c != key]
+        others = [c for c in "abcdefghijklmnopqrstuvwxyz" if c != key]
+        wrong = rng.choice(in_word if in_word and rng.random() < 0.5 else others)
+        return f"{wrong} {word}"  # a wrong sort key: another letter of the word, or any letter
 
     def answer_from_steps(self, steps: list[str]) -> str:
         return " ".join(s.split(" ", 1)[-1] for s in steps)
