@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Sequence
 
 from .errors import GenrmError
-from .io import JsonlAppender, iter_jsonl, read_jsonl, write_jsonl
+from .io import JsonlAppender, iter_jsonl, write_jsonl
 from .progress import progress_bar
+from .schemas import CandidatesRow, read_rows
 from .types import Candidate, Problem, Task
 
 
@@ -84,7 +85,7 @@ def label_candidates(task: Task, problems: Sequence[Problem], samples_path, out_
 def load_candidates(path, problems: Sequence[Problem] | None = None) -> dict[str, list[Candidate]]:
     """Labelled candidates by problem id; checks that every given problem has a non-empty set."""
     out: dict[str, list[Candidate]] = {}
-    for row in read_jsonl(path, ("problem_id", "candidates")):
+    for row in read_rows(path, CandidatesRow, key="problem_id"):
         out[row["problem_id"]] = [
             Candidate(row["problem_id"], c["index"], c["text"], c.get("answer"), c.get("correct"))
             for c in row["candidates"]

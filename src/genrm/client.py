@@ -14,10 +14,20 @@ from .verifiers import Result
 
 
 class RemoteRewardModel:
-    """Scores through `POST /score`; splits big batches to the server's item limit, retries 429/503."""
+    """Scores through `POST /score`; splits big batches to the server's item limit, retries 429/503 and
+    dropped connections. `timeout` bounds each request; `call_timeout` (None: no bound) bounds a whole
+    `score` call, retries and waits included, after which it raises `GenrmError`."""
 
-    def __init__(self, url: str, api_key: str | None = None, timeout: float = 600.0, retries: int = 8):
+    def __init__(
+        self,
+        url: str,
+        api_key: str | None = None,
+        timeout: float = 600.0,
+        retries: int = 8,
+        call_timeout: float | None = None,
+    ):
         self.url = url.rstrip("/")
+        self.timeout, self.call_timeout = timeout, call_timeout
         self.api_key = api_key or os.environ.get("GENRM_SERVE_API_KEY") or None
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
         self.http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
@@ -35,27 +45,38 @@ class RemoteRewardModel:
         self, items: Sequence[tuple[str, str]], prompt_format: str = "question", return_votes: bool = False
     ) -> list[Result]:
         out: list[Result] = []
+        end = None if self.call_timeout is None else time.monotonic() + self.call_timeout
         for i in range(0, len(items), self.max_items):
             chunk = [{"question": q, "solution": s} for q, s in items[i : i + self.max_items]]
-            body = self._post("/score", {"items": chunk, "prompt_format": prompt_format, "return_votes": return_votes})
+            payload = {"items": chunk, "prompt_format": prompt_format, "return_votes": return_votes}
+            body = self._post("/score", payload, end)
             votes = body.get("votes") or [[] for _ in chunk]
             rationales = body.get("rationales") or [[] for _ in chunk]
             out.extend(zip(body["scores"], votes, rationales))
         return out
 
-    def _post(self, path: str, payload: dict) -> dict:
-        """POST with retries on 429/503 (after Retry-After) and on dropped connections."""
+    def _post(self, path: str, payload: dict, end: float | None = None) -> dict:
+        """POST with retries on 429/503 (after Retry-After) and on dropped connections, until `end` (monotonic)."""
+
+        def left() -> float:
+            if end is None:
+                return self.timeout
+            remaining = end - time.monotonic()
+            if remaining <= 0:
+                raise GenrmError(f"{self.url}{path}: no answer within call_timeout={self.call_timeout:g} s")
+            return min(self.timeout, remaining)
+
         for attempt in range(self.retries + 1):
             last = attempt == self.retries
             try:
-                r = self.http.post(path, json=payload)
+                r = self.http.post(path, json=payload, timeout=left())
             except httpx.TransportError as e:
                 if last:
                     raise GenrmError(f"{self.url}{path} did not answer after {attempt + 1} tries: {e}") from e
-                time.sleep(0.5 * 2**attempt)
+                time.sleep(min(0.5 * 2**attempt, left()))
                 continue
             if r.status_code in (429, 503) and not last:
-                time.sleep(float(r.headers.get("Retry-After", 0.5 * 2**attempt)))
+                time.sleep(min(float(r.headers.get("Retry-After", 0.5 * 2**attempt)), left()))
                 continue
             if r.status_code != 200:
                 try:

@@ -18,27 +18,68 @@ def read_jsonl(path: str | Path, required: Iterable[str] = ()) -> list[dict[str,
     return list(iter_jsonl(path, required))
 
 
+MAX_LINE_BYTES = 64 * 1024 * 1024  # one JSONL row; longer lines are refused (file:line), never read into JSON
+
+
 def iter_jsonl(path: str | Path, required: Iterable[str] = (), tolerate_torn_tail: bool = False) -> Iterator[dict]:
+    """Rows of a JSONL file (see `numbered_jsonl`)."""
+    for _, row in numbered_jsonl(path, required, tolerate_torn_tail):
+        yield row
+
+
+def numbered_jsonl(
+    path: str | Path, required: Iterable[str] = (), tolerate_torn_tail: bool = False
+) -> Iterator[tuple[int, dict]]:
+    """(line number, row) of a JSONL file, each error naming `file:line` and the fix.
+
+    A UTF-8 byte-order mark is skipped; bytes that are not UTF-8, a line over `MAX_LINE_BYTES`, JSON
+    nested too deeply to parse, a line that is not an object or lacks a `required` field are refused.
+    With `tolerate_torn_tail`, a half-written last line (an interrupted writer) is ignored.
+    """
     p = Path(path)
     if not p.exists():
         raise GenrmError(f"missing file {p}: run the stage that writes it first (see `genrm --help`)")
+    if p.is_dir():
+        raise GenrmError(f"{p} is a folder; give a .jsonl file")
+    yield from parse_jsonl(str(p), p.read_bytes(), required, tolerate_torn_tail)
+
+
+def parse_jsonl(
+    p: str, data: bytes, required: Iterable[str] = (), tolerate_torn_tail: bool = False
+) -> Iterator[tuple[int, dict]]:
+    """`numbered_jsonl` of bytes read elsewhere (a zip member, a gzip stream); `p` names them in errors."""
     required = tuple(required)
-    lines = p.read_text(encoding="utf-8").split("\n")
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
+    if data.startswith(b"\xef\xbb\xbf"):  # a byte-order mark, as editors and spreadsheets write it
+        data = data[3:]
+    lines = data.split(b"\n")
+    for n, raw in enumerate(lines, 1):
+        if not raw.strip():
             continue
+        torn = tolerate_torn_tail and n >= len(lines) - 1
+        if len(raw) > MAX_LINE_BYTES:
+            raise GenrmError(f"{p}:{n}: line of {len(raw):,} bytes is over the {MAX_LINE_BYTES:,}-byte limit; split it")
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            if torn:
+                return
+            raise GenrmError(
+                f"{p}:{n}: byte 0x{raw[e.start]:02x} at column {e.start + 1} is not UTF-8; save the file as UTF-8"
+            ) from None
         try:
             row = json.loads(line)
         except json.JSONDecodeError as e:
-            if tolerate_torn_tail and n >= len(lines) - 1:
+            if torn:
                 return  # an interrupted writer left half a line at the end: ignore it
             raise GenrmError(f"{p}:{n}: malformed JSON ({e.msg}); fix or delete that line") from None
+        except RecursionError:
+            raise GenrmError(f"{p}:{n}: JSON nested too deeply to read; flatten that row") from None
         if not isinstance(row, dict):
             raise GenrmError(f"{p}:{n}: expected a JSON object per line, got {type(row).__name__}")
         missing = [k for k in required if k not in row]
         if missing:
             raise GenrmError(f"{p}:{n}: missing field(s) {', '.join(missing)}; each row needs {', '.join(required)}")
-        yield row
+        yield n, row
 
 
 def write_jsonl(path: str | Path, rows: Iterable[dict[str, Any]]) -> int:

@@ -15,7 +15,6 @@ ORM rows are the same solutions with the solve prompt as `prompt`), the validati
 from __future__ import annotations
 
 import gzip
-import json
 import random
 import zipfile
 from collections import defaultdict
@@ -24,7 +23,7 @@ from typing import Iterator
 
 from .errors import GenrmError
 from .formats import DECISION
-from .io import write_json, write_jsonl
+from .io import parse_jsonl, write_json, write_jsonl
 from .progress import progress_bar
 
 SOLVE_END = "A: Let's think step by step.\n"
@@ -35,33 +34,21 @@ FIELDS = ("inputs", "targets")
 
 def read_release_file(path: Path) -> Iterator[dict]:
     """Rows of one released file (.zip holding JSONL, .jsonl, .jsonl.gz), checked for their fields."""
-    if path.suffix == ".zip":
-        with zipfile.ZipFile(path) as z:
-            names = [n for n in z.namelist() if n.endswith((".jsonl", ".json"))]
-            if not names:
-                raise GenrmError(f"{path} holds no .jsonl file")
-            lines = (ln for n in names for ln in z.read(n).decode("utf-8").splitlines())
-            yield from _parse(path, lines)
-    elif path.name.endswith(".gz"):
-        with gzip.open(path, "rt", encoding="utf-8") as f:
-            yield from _parse(path, f)
-    else:
-        with open(path, encoding="utf-8") as f:
-            yield from _parse(path, f)
-
-
-def _parse(path: Path, lines) -> Iterator[dict]:
-    for i, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise GenrmError(f"{path}:{i}: not JSON ({e.msg}); is the file complete?") from None
-        missing = [f for f in FIELDS if f not in row]
-        if missing:
-            raise GenrmError(f"{path}:{i}: lacks field(s) {', '.join(missing)}; expected a GenRM release row")
-        yield row
+    try:
+        if path.suffix == ".zip":
+            with zipfile.ZipFile(path) as z:
+                names = [n for n in z.namelist() if n.endswith((".jsonl", ".json"))]
+                if not names:
+                    raise GenrmError(f"{path} holds no .jsonl file")
+                parts = [(f"{path}!{n}", z.read(n)) for n in names]
+        else:
+            data = path.read_bytes()
+            parts = [(str(path), gzip.decompress(data) if path.name.endswith(".gz") else data)]
+    except (zipfile.BadZipFile, gzip.BadGzipFile, EOFError, OSError) as e:
+        raise GenrmError(f"{path}: cannot read ({e}); download the file again") from None
+    for name, data in parts:
+        for _, row in parse_jsonl(name, data, FIELDS):
+            yield row
 
 
 def split_solution(inputs: str, end: str) -> tuple[str, str, str]:

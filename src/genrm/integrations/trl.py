@@ -6,7 +6,8 @@
 Works for plain prompts (strings) and conversational ones (lists of messages): the question is
 the last user message, the solution the completion's assistant text. With `question_column`, a
 dataset column holds the bare question instead (TRL passes every dataset column to reward
-functions). Items longer than `max_chars` get `None` (TRL skips them), not an error.
+functions). Items longer than `max_chars` get `None` (TRL skips them), not an error; so do all items
+of a call that fails or runs past `timeout_s` (see `genrm.integrations.guard`).
 """
 
 from __future__ import annotations
@@ -57,16 +58,20 @@ class GRPOReward:
         question_column: str | None = None,
         max_chars: int | None = None,
         name: str = "genrm",
+        timeout_s: float | None = None,
     ):
         """`verifier`: a `RewardModel`/`RemoteRewardModel`, or what `load_reward_model` opens (a run
-        folder, a verifier folder, a `genrm serve` URL; default GENRM_VERIFIER)."""
+        folder, a verifier folder, a `genrm serve` URL; default GENRM_VERIFIER). `timeout_s`: deadline
+        of one call (default GENRM_REWARD_TIMEOUT, else 300 s)."""
         from ..reward import load_reward_model
+        from .guard import GuardedScorer
 
         if verifier is None or isinstance(verifier, str) or hasattr(verifier, "__fspath__"):
             verifier = load_reward_model(str(verifier) if verifier is not None else None)
         self.verifier, self.prompt_format, self.question_column = verifier, prompt_format, question_column
         self.max_chars = max_chars if max_chars is not None else getattr(verifier, "max_chars", None)
         self.__name__ = name  # TRL logs each reward function under its name
+        self.guard = GuardedScorer(verifier, timeout_s, name)
 
     def __call__(self, prompts: Sequence, completions: Sequence, **kwargs) -> list[float | None]:
         if len(prompts) != len(completions):
@@ -86,12 +91,15 @@ class GRPOReward:
             for i in range(len(solutions))
             if self.max_chars is None or len(questions[i]) + len(solutions[i]) <= self.max_chars
         ]
-        results = self.verifier.score([(questions[i], solutions[i]) for i in keep], prompt_format=fmt)
+        results = self.guard.score([(questions[i], solutions[i]) for i in keep], prompt_format=fmt)
         out: list[float | None] = [None] * len(solutions)
-        for i, r in zip(keep, results):
+        for i, r in zip(keep, results or []):
             out[i] = float(r[0])
         log_metric = kwargs.get("log_metric")
-        if callable(log_metric) and keep:
-            log_metric(f"{self.__name__}/score_mean", sum(out[i] for i in keep) / len(keep))
+        if callable(log_metric):
+            if results and keep:
+                log_metric(f"{self.__name__}/score_mean", sum(out[i] for i in keep) / len(keep))
             log_metric(f"{self.__name__}/skipped_too_long", float(len(solutions) - len(keep)))
+            failed = sum(self.guard.stats[k] for k in ("timeouts", "failures", "busy"))
+            log_metric(f"{self.__name__}/failed_calls", float(failed))
         return out

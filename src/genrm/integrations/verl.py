@@ -11,6 +11,9 @@ or GENRM_QUESTION_KEY):
 
 `make_compute_score(verifier)` builds the same functions around a verifier object in code.
 A verifier needs no reference answer: `ground_truth` is accepted and not used.
+A call that fails or runs past the deadline (GENRM_REWARD_TIMEOUT, default 300 s) scores every response
+GENRM_REWARD_FALLBACK (default 0.0) and logs a warning (`genrm.integrations.guard`); a missing question
+in `extra_info` is a setup error and is raised.
 
 This file is imported by path (absolute imports only).
 """
@@ -18,6 +21,7 @@ This file is imported by path (absolute imports only).
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from typing import Any, Callable, Sequence
 
 from genrm.errors import GenrmError
@@ -34,15 +38,24 @@ def _question(extra_info: Any, key: str, i: int) -> str:
 
 
 def make_compute_score(
-    verifier: Any, question_key: str = "question", prompt_format: str = "auto"
+    verifier: Any,
+    question_key: str = "question",
+    prompt_format: str = "auto",
+    timeout_s: float | None = None,
+    fallback_score: float | None = None,
 ) -> tuple[Callable, Callable]:
     """`(compute_score, compute_score_batch)` with verl's signatures, around one verifier."""
+    from genrm.integrations.guard import GuardedScorer, env_fallback
+
+    guard = GuardedScorer(verifier, timeout_s, "verl")
+    fallback = env_fallback() if fallback_score is None else float(fallback_score)
 
     def compute_score_batch(
         data_sources: Sequence, solution_strs: Sequence[str], ground_truths: Sequence, extra_infos: Sequence, **kwargs
     ) -> list[float]:
         items = [(_question(info, question_key, i), s) for i, (s, info) in enumerate(zip(solution_strs, extra_infos))]
-        return [float(r[0]) for r in verifier.score(items, prompt_format=prompt_format)]
+        results = guard.score(items, prompt_format=prompt_format)
+        return [fallback] * len(items) if results is None else [float(r[0]) for r in results]
 
     def compute_score(data_source, solution_str: str, ground_truth=None, extra_info=None, **kwargs) -> float:
         return compute_score_batch([data_source], [solution_str], [ground_truth], [extra_info])[0]
@@ -50,6 +63,7 @@ def make_compute_score(
     return compute_score, compute_score_batch
 
 
+@lru_cache(maxsize=1)
 def _env_functions() -> tuple[Callable, Callable]:
     from genrm.integrations import env_prompt_format, env_reward_model
 

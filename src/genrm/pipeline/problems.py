@@ -7,8 +7,9 @@ from pathlib import Path
 
 from ..config import parse_counts
 from ..errors import GenrmError
-from ..io import read_jsonl, write_jsonl
+from ..io import write_jsonl
 from ..pretrain import HELD_OUT_EVERY, is_held_out
+from ..schemas import CandidatesRow, ProblemRow, read_rows
 from ..tasks import DataTask
 from ..types import Problem
 from .run import N_DEV, Run
@@ -71,8 +72,20 @@ def _data_problems(run: Run) -> dict:
 def _import_test_set(run: Run) -> dict:
     """A ready labelled test set (`test_candidates`: a folder with problems/ and candidates/test.jsonl)."""
     src = Path(run.config.test_candidates)
-    rows = read_jsonl(src / "problems" / "test.jsonl", ("id", "question"))
-    cands = read_jsonl(src / "candidates" / "test.jsonl", ("problem_id", "candidates"))
+    rows = read_rows(src / "problems" / "test.jsonl", ProblemRow, key="id")
+    cands = read_rows(src / "candidates" / "test.jsonl", CandidatesRow, key="problem_id")
+    missing = {r["id"] for r in rows} - {c["problem_id"] for c in cands}
+    if missing:
+        raise GenrmError(
+            f"{src / 'candidates' / 'test.jsonl'}: no candidates for problem(s) {', '.join(sorted(missing)[:5])}; "
+            "add them or drop those problems from problems/test.jsonl"
+        )
+    unlabelled = [c["problem_id"] for c in cands if any(x["correct"] is None for x in c["candidates"])]
+    if unlabelled:
+        raise GenrmError(
+            f"{src / 'candidates' / 'test.jsonl'}: candidates of problem {unlabelled[0]} have no 'correct' label; "
+            "label every candidate (true/false)"
+        )
     write_jsonl(run.file("problems", "test.jsonl"), rows)
     write_jsonl(run.file("candidates", "test.jsonl"), cands)
     for split in ("verifier_train", "gen_dev", "gen_train"):

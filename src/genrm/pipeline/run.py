@@ -11,7 +11,8 @@ from ..config import RunConfig
 from ..engines import make_engine
 from ..errors import GenrmError
 from ..formats import VerifyFormat
-from ..io import environment, read_json, read_jsonl, write_json
+from ..io import environment, read_json, write_json
+from ..schemas import ProblemRow, read_rows
 from ..tasks import get_task
 from ..types import Problem
 
@@ -65,8 +66,8 @@ class Run:
     def problems(self, split: str) -> list[Problem]:
         if split not in SPLITS:
             raise GenrmError(f"unknown split '{split}': use one of {', '.join(SPLITS)}")
-        rows = read_jsonl(self.file("problems", f"{split}.jsonl"), ("id", "question", "answer"))
-        return [Problem(r["id"], r["question"], r["answer"], r.get("meta", {})) for r in rows]
+        rows = read_rows(self.file("problems", f"{split}.jsonl"), ProblemRow, key="id")
+        return [Problem(r["id"], r["question"], r["answer"] or "", r["meta"]) for r in rows]
 
     def done(self, marker: str) -> bool:
         return self.file(".done", marker).exists()

@@ -9,8 +9,9 @@ from transformers.utils import logging as hf_logging
 
 from ..candidates import load_candidates
 from ..errors import GenrmError
-from ..io import read_jsonl, write_json, write_jsonl
+from ..io import write_json, write_jsonl
 from ..model import build_tiny_model, load_model, merge_lora
+from ..schemas import VerifierRow, read_rows
 from ..teacher import teacher_rationales
 from ..training import train_lm, train_orm
 from ..verifier_data import balanced_pairs, build_verifier_rows
@@ -64,7 +65,7 @@ def _copy_verifier_rows(run: Run) -> dict:
         f = src / f"{kind}.jsonl"
         if not f.exists():
             raise GenrmError(f"{src} has no {kind}.jsonl; run genrm import-release or drop {kind} from --methods")
-        rows = read_jsonl(f, ("prompt", "completion", "label"))
+        rows = read_rows(f, VerifierRow)
         if run.config.n_verifier_train and len(rows) > run.config.n_verifier_train:
             rows = rows[: run.config.n_verifier_train]  # imported rows are shuffled: a prefix is a random slice
         stats[kind] = {"rows": len(rows), "yes": sum(bool(r["label"]) for r in rows)}
@@ -95,7 +96,7 @@ def train_verifier(run: Run, kind: str) -> dict:
     if kind not in ("orm", "genrm", "genrm_cot"):
         raise GenrmError(f"unknown verifier kind '{kind}': use orm, genrm or genrm_cot")
     c = run.config
-    rows = read_jsonl(run.file("verifier_data", f"{kind}.jsonl"), ("prompt", "completion"))
+    rows = read_rows(run.file("verifier_data", f"{kind}.jsonl"), VerifierRow)
     base = verifier_base(run)
     scratch = c.verifier_init == "scratch" and not (c.generator or c.verifier_base)
     out = run.file("models", kind)

@@ -146,7 +146,7 @@ class StepTask:
         least one): in last-letter the error a sampled generator makes most (85% of the quickstart
         generator's wrong candidates), and a verifier trained on them must re-derive each step rather
         than copy the candidate's. The rest, evenly: a word miscopied, dropped or added; two steps
-        swapped; an answer that does not follow the steps.
+        swapped; an answer that does not follow the steps (`corrupt_answer`).
         """
         words = problem.question.split()
         steps = self.steps(words)
@@ -160,8 +160,8 @@ class StepTask:
         if op < 8:  # a word miscopied, dropped or added: the steps and answer follow the wrong words
             w = list(words)
             i = rng.randrange(len(w))
-            if op == 5:
-                w[i] = rng.choice(self.words)
+            if op == 5:  # another word of the list, or (half the time) a word of the question written twice
+                w[i] = rng.choice(self.words) if rng.random() < 0.5 else rng.choice(words)
             elif op == 6 and len(w) > 1:
                 del w[i]
             else:
@@ -171,10 +171,14 @@ class StepTask:
             i, j = rng.sample(range(len(steps)), 2)
             steps[i], steps[j] = steps[j], steps[i]
             return self.solution_from(steps, self.answer_from_steps(steps))
-        answer = list(self.answer_for(words))  # right steps, an answer that does not follow them
-        i = rng.randrange(len(answer))
-        answer[i] = rng.choice([c for c in "abcdefghijklmnopqrstuvwxyz" if c != answer[i]])
-        return self.solution_from(steps, "".join(answer))
+        return self.solution_from(steps, self.corrupt_answer(self.answer_for(words), rng))
+
+    def corrupt_answer(self, answer: str, rng: random.Random) -> str:
+        """A wrong answer next to right steps (default: one character changed)."""
+        chars = list(answer)
+        i = rng.randrange(len(chars))
+        chars[i] = rng.choice([c for c in "abcdefghijklmnopqrstuvwxyz" if c != chars[i]])
+        return "".join(chars)
 
     def oracle_rationale(self, problem: Problem, solution: str, decision: str = DECISION) -> str:
         verdict = " Yes" if self.is_correct(problem, solution) else " No"

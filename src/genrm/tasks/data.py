@@ -13,7 +13,7 @@ from typing import Sequence
 
 from ..errors import GenrmError
 from ..formats import VerifyFormat
-from ..io import read_jsonl
+from ..io import numbered_jsonl
 from ..types import Problem
 
 # The instruction header of the GenRM paper's GSM8K data (the released verifier rows start with it).
@@ -63,6 +63,21 @@ def to_number(text: str | None) -> float | None:
         return None
 
 
+def _located(path: Path, fields: tuple[str, ...]) -> tuple[list[dict], list[str]]:
+    numbered = list(numbered_jsonl(path, fields))
+    return [row for _, row in numbered], [f"{path}:{n}" for n, _ in numbered]
+
+
+def check_text(value: object, key: str, loc: str = "") -> None:
+    """A row's text field must be a string (a number is accepted for an answer), never null, a list or an object."""
+    if isinstance(value, str) or (key == "answer" and isinstance(value, (int, float)) and not isinstance(value, bool)):
+        return
+    shown = "null" if value is None else type(value).__name__
+    where = f"{loc}: " if loc else ""
+    allowed = "a string or a number" if key == "answer" else "a string"
+    raise GenrmError(f"{where}field '{key}' is {shown}; it must be {allowed}")
+
+
 def numbers_equal(a: float | None, b: float | None) -> bool:
     return a is not None and b is not None and abs(a - b) <= 1e-6 + 1e-9 * abs(b)
 
@@ -86,11 +101,42 @@ class DataTask:
 
     # -- loading ----------------------------------------------------------------------
     def load(self, split: str) -> list[Problem]:
-        """Problems of a split ('train' or 'test'), in the dataset's order."""
-        rows = self._rows(split)
-        return [self.row_to_problem(r, f"{split}-{i}") for i, r in enumerate(rows)]
+        """Problems of a split ('train' or 'test'), in the dataset's order.
 
-    def _rows(self, split: str) -> list[dict]:
+        Every row is checked where it is read: its fields' types, a non-empty question, an answer the
+        checker can compare, and an id no other row has; an error names `file:line` and the fix.
+        """
+        rows, where = self._rows(split)
+        problems: list[Problem] = []
+        seen: dict[str, str] = {}
+        for i, row in enumerate(rows):
+            loc = where[i]
+            for key in self.fields:
+                check_text(row.get(key), key, loc)
+            rid = row.get("id")
+            if rid is not None and (isinstance(rid, bool) or not isinstance(rid, (str, int))):
+                raise GenrmError(f"{loc}: field 'id' is {type(rid).__name__}; it must be a string or an integer")
+            try:
+                problem = self.row_to_problem(row, f"{split}-{i}")
+                self.check_problem(problem)
+            except GenrmError as e:
+                raise GenrmError(f"{loc}: {e}") from None
+            if problem.id in seen:
+                other = seen[problem.id]
+                raise GenrmError(f"{loc}: id {problem.id!r} is also the id of {other}; give each row its own id")
+            seen[problem.id] = loc
+            problems.append(problem)
+        return problems
+
+    def check_problem(self, problem: Problem) -> None:
+        """Refuse a problem this task cannot grade (raise GenrmError naming the fix)."""
+        if not problem.question.strip():
+            raise GenrmError("empty question; give the row a question")
+        if not problem.answer.strip():
+            raise GenrmError("empty answer; give the row its reference answer")
+
+    def _rows(self, split: str) -> tuple[list[dict], list[str]]:
+        """The raw rows of a split and, per row, where it came from (`file:line`, or Hub id, split and index)."""
         src = self.data or (self.hub[0] if self.hub else None)
         if not src:
             raise GenrmError(f"task '{self.name}' needs data: pass --data PATH (a .jsonl file or folder) or a Hub id")
@@ -100,12 +146,14 @@ class DataTask:
             if not f.exists():
                 have = ", ".join(sorted(x.name for x in p.glob("*.jsonl"))) or "none"
                 raise GenrmError(f"{p} has no {split}.jsonl (it has: {have}); name the files train.jsonl/test.jsonl")
-            return read_jsonl(f, self.fields)
+            return _located(f, self.fields)
         if p.suffix in (".jsonl", ".json") or p.exists():
             if not p.exists():
                 raise GenrmError(f"data file {p} does not exist")
-            return read_jsonl(p, self.fields)  # one file: the pipeline splits it
-        return self._hub_rows(src, split)
+            # one file: the pipeline splits it
+            return _located(p, self.fields)
+        rows = self._hub_rows(src, split)
+        return rows, [f"{src} ({split} row {i})" for i in range(len(rows))]
 
     def _hub_rows(self, repo: str, split: str) -> list[dict]:
         try:

@@ -29,10 +29,17 @@ class JsonlTask(DataTask):
     def row_to_problem(self, row: dict, default_id: str) -> Problem:
         checker = row.get("checker", self.checker)
         if checker not in CHECKERS:
-            rid = row.get("id", default_id)
-            raise GenrmError(f"row {rid}: unknown checker '{checker}' (use {', '.join(CHECKERS)})")
+            raise GenrmError(f"unknown checker {checker!r}; use one of {', '.join(CHECKERS)}")
         meta = {"checker": checker, **({"solution": row["solution"]} if row.get("solution") else {})}
         return Problem(str(row.get("id", default_id)), str(row["question"]), str(row["answer"]), meta)
+
+    def check_problem(self, problem: Problem) -> None:
+        super().check_problem(problem)
+        if problem.meta.get("checker", self.checker) == "numeric" and to_number(problem.answer) is None:
+            raise GenrmError(
+                f"answer {problem.answer!r} is not a number, which the numeric checker needs (every candidate would "
+                'be graded wrong); add "checker": "exact" (or "math") to the row'
+            )
 
     def extract_answer(self, solution: str) -> str | None:
         return answer_after_marker(solution)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..errors import GenrmError
 from ..types import Problem
-from .data import PAPER_HEADER, DataTask, answer_after_marker
+from .data import PAPER_HEADER, DataTask, answer_after_marker, check_text
 
 
 def last_boxed(text: str) -> str | None:
@@ -44,6 +44,8 @@ class MathTask(DataTask):
                 f"math row {row.get('unique_id', default_id)} needs 'problem' (or 'question') and 'answer' "
                 f"(or a 'solution' with \\boxed{{}}); it has {sorted(row)}"
             )
+        check_text(q, "problem")
+        check_text(ans, "answer")
         meta = {"solution": row["solution"]} if row.get("solution") else {}
         return Problem(str(row.get("unique_id", row.get("id", default_id))), q, str(ans), meta)
 

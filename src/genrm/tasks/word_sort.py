@@ -30,5 +30,12 @@ class WordSort(StepTask):
         wrong = rng.choice(in_word if in_word and rng.random() < 0.5 else others)
         return f"{wrong} {word}"  # a wrong sort key: another letter of the word, or any letter
 
+    def corrupt_answer(self, answer: str, rng: random.Random) -> str:
+        """One or two words of the answer replaced by other words of the list, as sampled generators write them."""
+        words = answer.split()
+        for i in rng.sample(range(len(words)), min(len(words), rng.choice((1, 2)))):
+            words[i] = rng.choice([w for w in self.words if w != words[i]])
+        return " ".join(words)
+
     def answer_from_steps(self, steps: list[str]) -> str:
         return " ".join(s.split(" ", 1)[-1] for s in steps)
