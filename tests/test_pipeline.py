@@ -42,8 +42,9 @@ def test_every_stage_writes_its_artefacts(micro_run):
         curve = list(m["best_of_n"].values())
         assert all(0.0 <= v <= 1.0 for v in curve)
     oracle = results["methods"]["pass@N (oracle)"]["best_of_n"]
-    for m in results["methods"].values():  # nothing beats the oracle
-        assert all(m["best_of_n"][n] <= oracle[n] + 1e-9 for n in oracle)
+    for name, m in results["methods"].items():  # no way of picking among the N candidates beats the oracle
+        if name != "base model alone (greedy)":  # (the base answers on its own: it may)
+            assert all(m["best_of_n"][n] <= oracle[n] + 1e-9 for n in oracle), name
     cot = read_jsonl(run.file("scores", "genrm_cot.jsonl"))[0]["scores"][0]
     assert len(cot["votes"]) == c.k_votes == len(cot["rationales"])
     assert cot["score"] == pytest.approx(sum(cot["votes"]) / c.k_votes)
@@ -124,3 +125,23 @@ def test_oracle_rationales_match_labels_of_sampled_candidates(micro_run):
     assert seen == run.config.n_verifier_train * run.config.n_candidates
     cot_rows = [r for r in read_jsonl(run.file("verifier_data", "genrm_cot.jsonl")) if "label" in r]
     assert all(r["completion"].endswith(" Yes" if r["label"] else " No") for r in cot_rows)
+
+
+def test_verifier_training_does_not_depend_on_what_ran_before(micro_run, tmp_path):
+    """A resumed run equals an unbroken one: the ORM (a new scalar head) is the same whatever the global
+    random state left by earlier stages in the process."""
+    import shutil
+
+    import torch
+    from safetensors.torch import load_file
+
+    src, _ = micro_run
+    weights = []
+    for disturb in (1, 1000):
+        run_dir = tmp_path / f"run{disturb}"
+        shutil.copytree(src.path, run_dir)
+        torch.rand(disturb)  # what an earlier stage in the same process would have drawn
+        pipeline.train_verifier(pipeline.Run(run_dir), "orm")
+        weights.append(load_file(str(run_dir / "models" / "orm" / "model.safetensors")))
+    assert weights[0].keys() == weights[1].keys()
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])

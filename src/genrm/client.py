@@ -9,7 +9,7 @@ from typing import Sequence
 
 import httpx
 
-from .errors import GenrmError
+from .errors import GenrmError, SetupError
 from .verifiers import Result
 
 
@@ -83,7 +83,8 @@ class RemoteRewardModel:
                     detail = r.json()["detail"]
                 except (ValueError, KeyError, TypeError):
                     detail = r.text[:500]
-                raise GenrmError(f"{self.url}{path} answered {r.status_code}: {detail}")
+                error = SetupError if r.status_code in (401, 403, 404) else GenrmError  # every call would fail
+                raise error(f"{self.url}{path} answered {r.status_code}: {detail}")
             return r.json()
         raise AssertionError("unreachable")
 

@@ -113,6 +113,12 @@ class RunConfig:
     lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha"})
     max_length: int = field(default=0, metadata={"help": "drop verifier rows longer than this many tokens (0: keep)"})
     gradient_checkpointing: bool = field(default=False, metadata={"help": "gradient checkpointing in training"})
+    checkpoint_steps: int = field(
+        default=0, metadata={"help": "resumable training checkpoint every N steps (0: off; the last one is kept)"}
+    )
+    checkpoint_minutes: float = field(
+        default=10.0, metadata={"help": "resumable training checkpoint every N minutes (0: off)"}
+    )
     k_votes: int = field(default=4, metadata={"help": "K: rationales sampled per candidate by GenRM-CoT and the judge"})
     cot_temperature: float = field(default=1.0, metadata={"help": "temperature of sampled rationales"})
     cot_max_new_tokens: int = field(default=96, metadata={"help": "token cap of a sampled rationale"})
@@ -157,6 +163,8 @@ class RunConfig:
             max_length=self.max_length if verifier else 0,
             gradient_checkpointing=self.gradient_checkpointing,
             seed=self.seed,
+            checkpoint_steps=self.checkpoint_steps,
+            checkpoint_minutes=self.checkpoint_minutes,
         )
 
     def load_kwargs(self) -> dict:

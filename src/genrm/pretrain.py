@@ -33,7 +33,7 @@ import torch
 from transformers import TrainerCallback
 
 from .errors import GenrmError
-from .io import environment, write_json
+from .io import environment, read_json, replace_dir, write_json
 from .progress import console, progress_bar
 from .types import Problem
 
@@ -73,6 +73,8 @@ class PretrainConfig:
         default=0.4, metadata={"help": "a task's generator is the first checkpoint at this sampled dev accuracy"}
     )
     max_new_tokens: int = field(default=48, metadata={"help": "token cap of a dev solution"})
+    checkpoint_steps: int = field(default=0, metadata={"help": "resumable checkpoint every N steps (0: off)"})
+    checkpoint_minutes: float = field(default=10.0, metadata={"help": "resumable checkpoint every N minutes (0: off)"})
     seed: int = field(default=0, metadata={"help": "seed of the corpus, the initialisation and the data order"})
     init: str = field(default="", metadata={"help": "continue from this model folder (empty: a new model)"})
 
@@ -181,6 +183,14 @@ class GeneratorCheckpoints(TrainerCallback):
         self.tasks, self.dev, self.tokenizer, self.cfg, self.out = tasks, dev, tokenizer, cfg, out
         self.history: list[dict] = []
         self.saved: dict[str, int] = {}
+        self.state_file = out / "generator_checkpoints.json"
+
+    def on_train_begin(self, args, state, control, **kw):
+        """On a resumed training, what was found up to the resumed step (later evaluations run again)."""
+        if state.global_step and self.state_file.exists():
+            old = read_json(self.state_file)
+            self.history = [r for r in old["history"] if r["step"] <= state.global_step]
+            self.saved = {t: s for t, s in old["saved"].items() if s <= state.global_step}
 
     def on_step_end(self, args, state, control, model=None, **kw):
         if state.global_step % self.cfg.eval_every or model is None:
@@ -198,6 +208,7 @@ class GeneratorCheckpoints(TrainerCallback):
         model.train()
         if len(row) > 1:
             self.history.append(row)
+            write_json(self.state_file, {"history": self.history, "saved": self.saved})
             saved = ", ".join(f"generator-{t} at step {s}" for t, s in self.saved.items())
             accs = {k: v for k, v in row.items() if k != "step"}
             console.print(f"step {row['step']}: sampled dev accuracy {accs}" + (f"; {saved}" if saved else ""))
@@ -209,8 +220,7 @@ def save_model(model, tokenizer, path: Path) -> None:
     shutil.rmtree(tmp, ignore_errors=True)
     getattr(model, "module", model).save_pretrained(str(tmp))
     tokenizer.save_pretrained(str(tmp))
-    shutil.rmtree(path, ignore_errors=True)
-    tmp.rename(path)
+    replace_dir(tmp, path)
 
 
 def probes(model, tokenizer, task, dev: list[Problem], max_new_tokens: int, seed: int = 0) -> dict:
@@ -284,7 +294,13 @@ def pretrain(cfg: PretrainConfig, out: str | Path) -> dict:
     corpus_seconds = time.time() - t0
     checkpoints = GeneratorCheckpoints(tasks, dev, tok, cfg, out)
     train_cfg = TrainConfig(
-        max_steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr, max_seconds=cfg.max_seconds, seed=cfg.seed
+        max_steps=cfg.steps,
+        batch_size=cfg.batch_size,
+        lr=cfg.lr,
+        max_seconds=cfg.max_seconds,
+        seed=cfg.seed,
+        checkpoint_steps=cfg.checkpoint_steps,
+        checkpoint_minutes=cfg.checkpoint_minutes,
     )
     log = train_lm_rows(model, tok, data, train_cfg, out / "base", what="pretraining", callbacks=[checkpoints])
     model.eval()

@@ -9,7 +9,10 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import math
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,9 +24,9 @@ from transformers.utils import logging as hf_logging
 
 from .engines import cpu_has_bf16
 from .errors import GenrmError
-from .io import write_json
+from .io import replace_dir, write_json
 from .model import LORA_BASE
-from .progress import progress_bar
+from .progress import console, progress_bar
 
 
 @dataclass
@@ -52,6 +55,11 @@ class TrainConfig:
     gradient_checkpointing: bool = field(default=False, metadata={"help": "trade compute for activation memory"})
     bf16: bool = field(default=True, metadata={"help": "bf16 autocast where the hardware supports it"})
     seed: int = field(default=0, metadata={"help": "random seed for initialisation and data order"})
+    # checkpoints: a killed training resumes from the last one (optimizer, schedule and data order included)
+    checkpoint_steps: int = field(default=0, metadata={"help": "save a resumable checkpoint every N steps (0: off)"})
+    checkpoint_minutes: float = field(
+        default=10.0, metadata={"help": "save a resumable checkpoint every N minutes of training (0: off)"}
+    )
 
     def __post_init__(self):
         if self.max_steps < 1 or self.batch_size < 1 or self.grad_accum < 1:
@@ -80,12 +88,46 @@ def add_lora(model, cfg: TrainConfig, task_type: str):
     return model
 
 
+class _SaveByTime(TrainerCallback):
+    """Ask the Trainer for a checkpoint every `minutes` of training (the step interval is `save_steps`)."""
+
+    def __init__(self, minutes: float):
+        self.every, self.last = minutes * 60, time.time()
+
+    def on_step_end(self, args, state, control, **kw):
+        if self.every and time.time() - self.last >= self.every:
+            control.should_save = True
+            self.last = time.time()
+
+
+def _checkpoint_dir(out_dir: Path, data, cfg: TrainConfig, what: str) -> tuple[Path, str | None]:
+    """The Trainer's checkpoint folder for this training, and the checkpoint to resume from (None: start).
+
+    Checkpoints are kept only for the same settings and data (a fingerprint file beside them); others are
+    deleted, so a changed config never resumes someone else's optimiser state."""
+    ckpt = out_dir.with_name(out_dir.name + ".checkpoints")
+    keys = {k: v for k, v in asdict(cfg).items() if k not in ("max_seconds", "checkpoint_steps", "checkpoint_minutes")}
+    h = hashlib.sha1(json.dumps([what, keys, len(data)], sort_keys=True).encode())
+    for i in range(0, len(data), max(1, len(data) // 64)):  # a sample of the rows is enough to tell data apart
+        h.update(str(data[i]["input_ids"]).encode())
+    fingerprint = h.hexdigest()
+    mark = ckpt / "fingerprint"
+    if ckpt.exists() and (not mark.exists() or mark.read_text() != fingerprint):
+        shutil.rmtree(ckpt)
+    ckpt.mkdir(parents=True, exist_ok=True)
+    mark.write_text(fingerprint)
+    done = sorted(
+        (p for p in ckpt.glob("checkpoint-*") if (p / "trainer_state.json").exists()),
+        key=lambda p: int(p.name.split("-")[-1]),
+    )
+    return ckpt, str(done[-1]) if done else None
+
+
 class _Monitor(TrainerCallback):
-    """Rich progress, loss history, and the wall-clock cap."""
+    """Rich progress with the loss, and the wall-clock cap."""
 
     def __init__(self, cfg: TrainConfig, bar, tid):
         self.cfg, self.bar, self.tid = cfg, bar, tid
-        self.losses: list[tuple[int, float]] = []
         self.start = time.time()
 
     def on_step_end(self, args, state, control, **kw):
@@ -95,7 +137,6 @@ class _Monitor(TrainerCallback):
 
     def on_log(self, args, state, control, logs=None, **kw):
         if logs and "loss" in logs:
-            self.losses.append((state.global_step, float(logs["loss"])))
             self.bar.update(self.tid, info=f"loss {logs['loss']:.4f}")
 
 
@@ -161,8 +202,10 @@ def _run(
     )
     if packed:  # rows of one length: nothing to group
         grouping = {}
+    ckpt, resume = _checkpoint_dir(out_dir, data, cfg, what)
+    saving = cfg.checkpoint_steps > 0 or cfg.checkpoint_minutes > 0
     args = TrainingArguments(
-        output_dir=str(out_dir / "_trainer"),
+        output_dir=str(ckpt),
         max_steps=cfg.max_steps,
         per_device_train_batch_size=cfg.batch_size,
         gradient_accumulation_steps=cfg.grad_accum,
@@ -174,7 +217,9 @@ def _run(
         bf16=cfg.bf16 and (cuda or cpu_has_bf16()),
         use_cpu=not cuda,
         logging_steps=max(1, min(50, cfg.max_steps // 20)),
-        save_strategy="no",
+        save_strategy="steps" if saving else "no",
+        save_steps=cfg.checkpoint_steps or cfg.max_steps,  # by time: _SaveByTime asks in between
+        save_total_limit=1,
         report_to=[],
         disable_tqdm=True,
         **grouping,
@@ -189,10 +234,12 @@ def _run(
             args=args,
             train_dataset=data,
             data_collator=_pad_collate(tokenizer.pad_token_id, label_pad),
-            callbacks=[monitor, *callbacks],
+            callbacks=[monitor, *([_SaveByTime(cfg.checkpoint_minutes)] if cfg.checkpoint_minutes else []), *callbacks],
         )
         trainer.remove_callback(PrinterCallback)  # our progress bar shows the loss
-        state = trainer.train()
+        if resume:
+            console.print(f"{what}: resuming from {resume}")
+        state = trainer.train(resume_from_checkpoint=resume)
         done = trainer.state.global_step
         bar.update(tid, total=done, completed=done)  # stopped early (time cap, target accuracy): say so
     seconds = time.time() - start
@@ -200,13 +247,16 @@ def _run(
     sample = [data[i] for i in range(min(len(data), 2000))]
     tokens = sum(len(r["input_ids"]) for r in sample) * steps * cfg.batch_size * cfg.grad_accum / len(sample)
     model.eval()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    trainer.save_model(str(out_dir))  # gathers FSDP / DeepSpeed shards; writes on the main process only
+    # the model folder is written whole, then renamed into place: a kill leaves the old folder or the new one
+    tmp = out_dir.with_name(out_dir.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    trainer.save_model(str(tmp))  # gathers FSDP / DeepSpeed shards; writes on the main process only
     main = trainer.is_world_process_zero()
     if main:
-        tokenizer.save_pretrained(str(out_dir))
+        tokenizer.save_pretrained(str(tmp))
     if cfg.lora_r and main:  # how to load the adapter's base again
-        write_json(out_dir / LORA_BASE, source)
+        write_json(tmp / LORA_BASE, source)
+    losses = [(h["step"], float(h["loss"])) for h in trainer.state.log_history if "loss" in h]  # across resumes
     log = {
         "what": what,
         "config": asdict(cfg),
@@ -214,13 +264,16 @@ def _run(
         "seconds": round(seconds, 1),
         "tokens_per_second": round(tokens / max(seconds, 1e-9)),
         "train_loss": state.training_loss,
-        "losses": monitor.losses,
+        "losses": losses,
+        "resumed_from": resume,
         "rows": len(data),
         "rows_dropped_too_long": dropped,
         "trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
     }
     if main:
-        write_json(out_dir / "train_log.json", log)
+        write_json(tmp / "train_log.json", log)
+        replace_dir(tmp, out_dir)
+        shutil.rmtree(ckpt, ignore_errors=True)  # finished: its checkpoints are no longer needed
     return log
 
 

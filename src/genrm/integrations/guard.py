@@ -5,7 +5,7 @@ RL run (one stuck reward call freezes a whole verl / OpenRLHF / TRL step otherwi
 call failed or ran past `timeout_s` (default GENRM_REWARD_TIMEOUT, else 300 s); each hook turns `None`
 into its framework's fallback: TRL gets `None` per item (it skips them), verl and OpenRLHF get
 `fallback_score` (GENRM_REWARD_FALLBACK, else 0.0). Failures are counted (`stats`) and logged as a
-warning, never raised.
+warning, never raised, except a `SetupError` (a wrong API token or URL: every call would fail alike).
 
 A call that runs past its deadline keeps its worker thread until it returns (Python cannot stop a
 thread); until then later calls get the fallback at once instead of queueing behind it. A verifier
@@ -19,6 +19,8 @@ import os
 import threading
 import time
 from typing import Any, Sequence
+
+from ..errors import SetupError
 
 log = logging.getLogger("genrm.reward")
 
@@ -71,6 +73,8 @@ class GuardedScorer:
             self.stats["timeouts"] += 1
             self._warn(f"no answer within {self.timeout_s:g} s", len(items))
             return None
+        if isinstance(box.get("error"), SetupError):
+            raise box["error"]
         if "error" in box:
             self.stats["failures"] += 1
             self._warn(f"{type(box['error']).__name__}: {str(box['error'])[:300]}", len(items))

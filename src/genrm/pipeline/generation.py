@@ -46,6 +46,8 @@ def pretrain_config(run: Run) -> PretrainConfig:
         eval_every=c.gen_eval_every,
         generator_accuracy=c.gen_stop_accuracy,
         max_new_tokens=c.max_new_tokens,
+        checkpoint_steps=c.checkpoint_steps,
+        checkpoint_minutes=c.checkpoint_minutes,
         seed=c.seed,
     )
 

@@ -20,6 +20,9 @@ SPLITS = ("gen_train", "gen_dev", "verifier_train", "test")
 N_DEV = 128  # held-out training-distribution problems for the generator's stopping check
 
 
+RUNTIME_FIELDS = ("checkpoint_steps", "checkpoint_minutes")
+
+
 class Run:
     """A run folder: its config and the paths of its artefacts."""
 
@@ -48,8 +51,12 @@ class Run:
         header_path = path / "run.json"
         if header_path.exists():
             old = read_json(header_path).get("config")
-            if old != config.to_dict():
-                diff = sorted(k for k in config.to_dict() if old is None or old.get(k) != config.to_dict()[k])
+            new, defaults = config.to_dict(), RunConfig().to_dict()
+            # how often to checkpoint does not change what a run computes; a field added since uses its default
+            diff = sorted(
+                k for k in new if k not in RUNTIME_FIELDS and (old is None or old.get(k, defaults[k]) != new[k])
+            )
+            if diff:
                 raise GenrmError(
                     f"{path} holds a run with another config (differs in: {', '.join(diff)}); "
                     "use a new --out folder or delete the old one"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+from transformers import set_seed
 from transformers.utils import logging as hf_logging
 
 from ..candidates import load_candidates
@@ -96,6 +97,9 @@ def train_verifier(run: Run, kind: str) -> dict:
     if kind not in ("orm", "genrm", "genrm_cot"):
         raise GenrmError(f"unknown verifier kind '{kind}': use orm, genrm or genrm_cot")
     c = run.config
+    # what this stage creates (the ORM's new scalar head) draws from the global generators: seed them here, so
+    # the result does not depend on which stages ran before in this process (a resumed run equals an unbroken one)
+    set_seed(c.seed)
     rows = read_rows(run.file("verifier_data", f"{kind}.jsonl"), VerifierRow)
     base = verifier_base(run)
     scratch = c.verifier_init == "scratch" and not (c.generator or c.verifier_base)
