@@ -12,7 +12,11 @@ from genrm.serve import ServeLimits, create_app
 from test_serve import serving
 
 SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=40)
-JSON = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4), max_leaves=20)
+JSON = st.recursive(
+    SCALARS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=20,
+)
 ITEM = st.fixed_dictionaries(
     {"question": st.text(max_size=60) | JSON, "solution": st.text(max_size=60) | JSON},
     optional={"extra": JSON},
@@ -29,9 +33,8 @@ REWARD = st.fixed_dictionaries(
 BODY = st.one_of(SCORE.map(json.dumps), REWARD.map(json.dumps), JSON.map(json.dumps), st.binary(max_size=200))
 # printable ASCII without spaces at either end: what an HTTP client can send at all
 HEADER_VALUE = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=30).map(str.strip)
-HEADERS = st.dictionaries(
-    st.sampled_from(["content-type", "authorization", "accept", "content-encoding", "x-anything"]), HEADER_VALUE, max_size=3
-)
+HEADER_NAMES = st.sampled_from(["content-type", "authorization", "accept", "content-encoding", "x-anything"])
+HEADERS = st.dictionaries(HEADER_NAMES, HEADER_VALUE, max_size=3)
 
 
 @pytest.fixture(scope="module")
