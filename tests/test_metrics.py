@@ -64,3 +64,29 @@ def test_auroc_and_ci():
     lo, hi = bootstrap_ci([0.0, 1.0] * 50)
     assert lo < 0.5 < hi
     assert n_grid(16) == [1, 2, 4, 8, 16] and n_grid(6) == [1, 2, 4, 6]
+
+
+def test_weighted_self_consistency_over_subsets_by_hand():
+    """Answers a, a, b with weights .2, .2, .9 (b right). n=2 subsets: {a,a} -> a (wrong); {a,b} twice ->
+    b wins on weight (.9 > .2); so 2/3. Plain self-consistency: {a,a} wrong, {a,b} ties (1/2) -> 1/3."""
+    answers, correct, w = ["a", "a", "b"], [False, False, True], [0.2, 0.2, 0.9]
+    assert vote_at_n(answers, correct, 2, weights=w) == pytest.approx(2 / 3)
+    assert vote_at_n(answers, correct, 2) == pytest.approx(1 / 3)
+    # n=3: a totals .4 < .9, so b; unweighted a has 2 votes: wrong
+    assert vote_at_n(answers, correct, 3, weights=w) == 1.0 and vote_at_n(answers, correct, 3) == 0.0
+
+
+def test_best_of_n_vs_k_by_hand():
+    """Two candidates, K=2 votes each. Candidate 0 (right): votes .9, .1; candidate 1 (wrong): .4, .4.
+    K=1 averages the first vote only: .9 > .4 -> right (1.0). K=2: .5 > .4 -> right (1.0).
+    Swap candidate 0's votes (.1, .9): K=1 picks the wrong one (0.0), K=2 the right one (1.0)."""
+    from genrm.evaluate import evaluate
+    from genrm.types import Candidate, Problem
+
+    p = Problem("p", "q", "a")
+    cands = {"p": [Candidate("p", 0, "x", "a", True), Candidate("p", 1, "y", "b", False)]}
+    for votes0, expected in (([0.9, 0.1], {"1": 1.0, "2": 1.0}), ([0.1, 0.9], {"1": 0.0, "2": 1.0})):
+        rows = [{"score": sum(votes0) / 2, "votes": votes0}, {"score": 0.4, "votes": [0.4, 0.4]}]
+        out = evaluate([p], cands, {"genrm_cot": {"p": rows}})["methods"]["GenRM-CoT"]
+        assert out["best_of_N_vs_k"] == expected
+        assert out["best_of_n"]["2"] == 1.0 and out["best_of_n"]["1"] == pytest.approx(0.5)

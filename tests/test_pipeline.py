@@ -54,9 +54,18 @@ def test_every_stage_writes_its_artefacts(micro_run):
     assert any(r.get("kind") == "generate" for r in rows)  # unified training rows
 
 
-def test_rerun_resumes_without_work(micro_run, tmp_path):
+def test_rerun_resumes_without_work(micro_run, tmp_path, monkeypatch):
+    """A re-run of a finished run runs no stage: no stage function is called, no marker is rewritten."""
     run, results = micro_run
+    markers = {p.name: p.read_text() for p in run.file(".done").iterdir()}
+    ran = []
+    real_stages = pipeline.stages
+    monkeypatch.setattr(
+        pipeline, "stages", lambda r: [(m, lambda m=m, fn=fn: ran.append(m) or fn()) for m, fn in real_stages(r)]
+    )
     again = pipeline.run_all(pipeline.Run(run.path))
+    assert ran == []
+    assert {p.name: p.read_text() for p in run.file(".done").iterdir()} == markers
     assert again["methods"] == json.loads(run.file("results.json").read_text())["methods"]
 
 

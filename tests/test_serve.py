@@ -46,7 +46,9 @@ def serving(app):
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    while not server.started:
+    deadline = time.time() + 30
+    while not server.started:  # a server that cannot start fails the test, never hangs it
+        assert time.time() < deadline and thread.is_alive(), "uvicorn did not start within 30 s"
         time.sleep(0.02)
     try:
         yield f"http://127.0.0.1:{port}"
@@ -227,10 +229,13 @@ def test_full_queue_answers_429_and_recovers(genrm_reward, run_items):
         genrm_reward._lock.acquire()
         try:
             first = ex.submit(httpx.post, f"{url}/score", json=four, timeout=60)
+            deadline = time.time() + 30
             while batcher.stats["requests"] < 1 or batcher.jobs:  # the worker took it and waits for the model
+                assert time.time() < deadline, "the first request never reached the worker"
                 time.sleep(0.01)
             second = ex.submit(httpx.post, f"{url}/score", json=four, timeout=60)
             while batcher.queued_items < 4:  # queued behind it: the queue is now full
+                assert time.time() < deadline, "the second request was never queued"
                 time.sleep(0.01)
             r = httpx.post(f"{url}/score", json=four)
             assert r.status_code == 429 and r.headers["retry-after"] == "1" and "busy" in r.json()["detail"]

@@ -52,7 +52,12 @@ def test_cot_verifier_uses_the_shared_prefix(nano):
     engine = TransformersEngine(model, tok, batch_size=64)
     fmt = VerifyFormat(rationale_stop=("\n",))
     items = [("Q: a\nA:", " a -> a. Answer: a"), ("Q: b\nA:", " b -> b. Answer: b")]
-    fast = CoTVerifier(engine, k=3, fmt=fmt, max_new_tokens=8, seed=1).score(items)
-    slow = CoTVerifier(engine, k=3, fmt=fmt, max_new_tokens=8, seed=1, shared_prefix=False).score(items)
+    shared = CoTVerifier(engine, k=3, fmt=fmt, max_new_tokens=8, seed=1)
+    assert shared.shared_prefix  # the path is chosen, and taken: the naive path would raise here
+    shared._naive = None
+    fast = shared.score(items)
+    naive = CoTVerifier(engine, k=3, fmt=fmt, max_new_tokens=8, seed=1, shared_prefix=False)
+    naive._shared = None
+    slow = naive.score(items)
     assert [r[2] for r in fast] == [r[2] for r in slow]
     assert [r[0] for r in fast] == pytest.approx([r[0] for r in slow], rel=1e-2, abs=1e-4)

@@ -1,6 +1,10 @@
+import math
+
+import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaForSequenceClassification
 
+from genrm.errors import GenrmError
 from genrm.tasks import get_task
 from genrm.training import TrainConfig, tokenize_prompt_completion, train_lm, train_orm
 
@@ -47,3 +51,20 @@ def test_train_orm_moves_head_and_lowers_loss(nano, tmp_path):
     losses = [loss for _, loss in log["losses"]]
     assert losses[-1] < losses[0]
     assert not torch.equal(model.score.weight, head)
+
+
+def test_train_orm_uses_binary_cross_entropy_whatever_the_config_says(nano, tmp_path):
+    """With the config left at regression (MSE would start near 0.5 on 0/1 labels), the loss is BCE: ln 2
+    for a fresh head whose logits are near 0."""
+    base, tok = nano
+    base.config.num_labels, base.config.problem_type = 1, None
+    model = LlamaForSequenceClassification(base.config)
+    torch.nn.init.zeros_(model.score.weight)  # logits exactly 0 at the start
+    prompts, completions = _rows()
+    texts = [p + c for p, c in zip(prompts, completions)] * 2
+    cfg = TrainConfig(max_steps=2, batch_size=16, lr=1e-9)
+    log = train_orm(model, tok, texts, [1, 0] * len(prompts), cfg, tmp_path)
+    assert log["losses"][0][1] == pytest.approx(math.log(2), abs=1e-3)
+    base.config.num_labels = 2
+    with pytest.raises(GenrmError, match="num_labels=1"):
+        train_orm(LlamaForSequenceClassification(base.config), tok, texts, [1] * len(texts), TrainConfig(), tmp_path)

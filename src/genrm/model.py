@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import string
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Sequence
 
@@ -25,7 +26,17 @@ from transformers.utils import logging as hf_logging
 
 from .errors import GenrmError
 
-hf_logging.disable_progress_bar()  # our own progress bars cover loading and saving
+
+@contextmanager
+def _quiet_loading():
+    """Transformers' own loading bars off while genrm loads (our progress bars cover it), restored after."""
+    was = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was:
+            hf_logging.enable_progress_bar()
 
 SPECIALS = ["<pad>", "<s>", "</s>", "<unk>"]
 CHARS = [c for c in string.printable if c not in "\t\r\x0b\x0c"]  # letters, digits, punctuation, " ", "\n"
@@ -192,6 +203,11 @@ def load_model(
     unless `dtype` says otherwise; remote code runs only with `trust_remote_code=True`.
     `model_kwargs` go to `from_pretrained` (e.g. `num_labels=1` for a new ORM head).
     """
+    with _quiet_loading():
+        return _load_model(path, kind, device, dtype, trust_remote_code, gguf_file, merge_lora, **model_kwargs)
+
+
+def _load_model(path, kind, device, dtype, trust_remote_code, gguf_file, merge_lora, **model_kwargs):
     from transformers import AutoModelForSequenceClassification
 
     path = resolve_model(str(path))

@@ -173,7 +173,16 @@ def tokenize_prompt_completion(tokenizer, prompts: Sequence[str], completions: S
 
 
 def _run(
-    model, tokenizer, data, cfg: TrainConfig, out_dir: Path, label_pad, what: str, callbacks=(), packed: bool = False
+    model,
+    tokenizer,
+    data,
+    cfg: TrainConfig,
+    out_dir: Path,
+    label_pad,
+    what: str,
+    callbacks=(),
+    packed: bool = False,
+    loss=None,
 ) -> dict:
     if not len(data):
         raise ValueError(f"no training rows for {what}; build the training data first")
@@ -235,6 +244,7 @@ def _run(
             train_dataset=data,
             data_collator=_pad_collate(tokenizer.pad_token_id, label_pad),
             callbacks=[monitor, *([_SaveByTime(cfg.checkpoint_minutes)] if cfg.checkpoint_minutes else []), *callbacks],
+            compute_loss_func=loss,  # None: the model's own loss (next-token cross-entropy)
         )
         trainer.remove_callback(PrinterCallback)  # our progress bar shows the loss
         if resume:
@@ -288,8 +298,16 @@ def train_lm_rows(model, tokenizer, rows, cfg: TrainConfig, out_dir, what="lm", 
     return _run(model, tokenizer, rows, cfg, Path(out_dir), label_pad=-100, what=what, callbacks=callbacks, packed=True)
 
 
+def bce_loss(outputs, labels, num_items_in_batch=None) -> torch.Tensor:
+    """The ORM's loss: binary cross-entropy of the scalar head's logit (B, 1) against correct? (B, 1)."""
+    return torch.nn.functional.binary_cross_entropy_with_logits(outputs.logits.float(), labels.float())
+
+
 def train_orm(model, tokenizer, texts, labels, cfg: TrainConfig, out_dir, what="orm") -> dict:
-    """Binary cross-entropy on a scalar head; `model` is a sequence-classification model."""
+    """Binary cross-entropy (`bce_loss`) on a scalar head; `model` is a sequence-classification model with
+    one label. The loss is set here, whatever `problem_type` the model's config has."""
+    if model.config.num_labels != 1:
+        raise GenrmError(f"the ORM needs one scalar output (num_labels=1), got num_labels={model.config.num_labels}")
     ids = tokenizer(list(texts), add_special_tokens=True).input_ids
     data = [{"input_ids": i, "labels": int(bool(y))} for i, y in zip(ids, labels)]
-    return _run(model, tokenizer, data, cfg, Path(out_dir), label_pad=None, what=what)
+    return _run(model, tokenizer, data, cfg, Path(out_dir), label_pad=None, what=what, loss=bce_loss)

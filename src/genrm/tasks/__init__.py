@@ -24,8 +24,10 @@ TASKS: dict[str, Callable[..., Task]] = {
 }
 
 
-def register_task(name: str, factory: Callable[..., Task]) -> None:
-    """Make a task available to every stage and the CLI under `name`."""
+def register_task(name: str, factory: Callable[..., Task], replace: bool = False) -> None:
+    """Make a task available to every stage and the CLI under `name` (an existing name only with `replace`)."""
+    if name in TASKS and not replace and TASKS[name] is not factory:
+        raise GenrmError(f"task '{name}' is already registered ({TASKS[name]!r}); use another name or replace=True")
     TASKS[name] = factory
 
 

@@ -90,7 +90,7 @@ class DataTask:
     fields: tuple[str, ...] = ("question", "answer")
     prompt_template = PAPER_PROMPT
     verify_format = VerifyFormat()  # the paper's format: multi-line rationales end at the decision line
-    has_oracle = False  # no program writes rationales; a teacher model does (genrm teacher)
+    has_oracle = False  # no program writes rationales; a teacher model does (--teacher MODEL)
 
     def __init__(self, data: str | None = None, prompt_template: str | None = None):
         self.data = data
@@ -210,5 +210,5 @@ class DataTask:
     def oracle_rationale(self, problem: Problem, solution: str, decision: str = "") -> str:
         raise GenrmError(
             f"task '{self.name}' has no oracle rationales; write GenRM-CoT rationales with a teacher "
-            "(genrm teacher) or import the paper's (genrm import-critiques)"
+            "(--teacher MODEL) or import the paper's (genrm import-release, then --verifier-data-dir)"
         )
