@@ -6,8 +6,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 from .errors import GenrmError
 from .training import TrainConfig
-
-METHODS = ("orm", "genrm", "genrm_cot", "judge")
+from .types import METHODS
 
 
 def parse_counts(spec: str) -> list[int]:

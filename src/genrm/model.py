@@ -28,8 +28,8 @@ from .errors import GenrmError
 
 
 @contextmanager
-def _quiet_loading():
-    """Transformers' own loading bars off while genrm loads (our progress bars cover it), restored after."""
+def quiet_hf_progress():
+    """Transformers' own loading / saving bars off inside (our progress bars cover it), restored after."""
     was = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()
     try:
@@ -203,7 +203,7 @@ def load_model(
     unless `dtype` says otherwise; remote code runs only with `trust_remote_code=True`.
     `model_kwargs` go to `from_pretrained` (e.g. `num_labels=1` for a new ORM head).
     """
-    with _quiet_loading():
+    with quiet_hf_progress():
         return _load_model(path, kind, device, dtype, trust_remote_code, gguf_file, merge_lora, **model_kwargs)
 
 
@@ -298,7 +298,8 @@ def merge_lora(adapter: str | Path, out: str | Path, kind: str = "causal") -> Pa
     """Fold a LoRA adapter into its base weights and save a plain model folder (fp32 on CPU)."""
     model, tokenizer = load_model(adapter, kind=kind, device="cpu", dtype=torch.float32, merge_lora=True)
     out = Path(out)
-    model.save_pretrained(str(out))
+    with quiet_hf_progress():
+        model.save_pretrained(str(out))
     tokenizer.save_pretrained(str(out))
     return out
 

@@ -218,7 +218,10 @@ def save_model(model, tokenizer, path: Path) -> None:
     """Write a model folder atomically (a temp folder renamed into place)."""
     tmp = path.with_name(path.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    getattr(model, "module", model).save_pretrained(str(tmp))
+    from .model import quiet_hf_progress
+
+    with quiet_hf_progress():
+        getattr(model, "module", model).save_pretrained(str(tmp))
     tokenizer.save_pretrained(str(tmp))
     replace_dir(tmp, path)
 

@@ -22,10 +22,10 @@ from typing import Any, Sequence
 
 from .errors import GenrmError
 from .formats import VerifyFormat
+from .types import METHODS
 from .verifiers import CoTVerifier, GenRMVerifier, ORMVerifier, Result
 
 PROMPT_FORMATS = ("question", "verbatim", "auto")
-METHODS = ("orm", "genrm", "genrm_cot", "judge")
 _MARK = "\x00genrm-question\x00"
 
 

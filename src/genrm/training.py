@@ -25,7 +25,7 @@ from transformers.utils import logging as hf_logging
 from .engines import cpu_has_bf16
 from .errors import GenrmError
 from .io import replace_dir, write_json
-from .model import LORA_BASE
+from .model import LORA_BASE, quiet_hf_progress
 from .progress import console, progress_bar
 
 
@@ -260,7 +260,8 @@ def _run(
     # the model folder is written whole, then renamed into place: a kill leaves the old folder or the new one
     tmp = out_dir.with_name(out_dir.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    trainer.save_model(str(tmp))  # gathers FSDP / DeepSpeed shards; writes on the main process only
+    with quiet_hf_progress():
+        trainer.save_model(str(tmp))  # gathers FSDP / DeepSpeed shards; writes on the main process only
     main = trainer.is_world_process_zero()
     if main:
         tokenizer.save_pretrained(str(tmp))

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, Sequence, runtime_checkable
 
+TRAINED_KINDS = ("orm", "genrm", "genrm_cot")  # verifiers fine-tuned on verifier rows
+METHODS = (*TRAINED_KINDS, "judge")  # every verification method a run can score with
+
 
 @dataclass
 class Problem:

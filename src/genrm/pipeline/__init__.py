@@ -23,12 +23,12 @@ from __future__ import annotations
 import time
 
 from ..candidates import load_candidates
-from ..config import METHODS
 from ..errors import GenrmError
 from ..evaluate import evaluate
 from ..io import JsonlAppender, environment, iter_jsonl, read_json, read_jsonl, write_json
 from ..progress import console, progress_bar
 from ..report import markdown_table, plot
+from ..types import METHODS, TRAINED_KINDS
 from .generation import label, sample, train_generator
 from .problems import make_problems
 from .run import N_DEV, SPLITS, Run, generator_spec
@@ -188,9 +188,9 @@ def stages(run: Run):
         out.append(("label_test", lambda: label(run, "test")))
     if not (c.generator or c.verifier_base or c.test_candidates):
         out.append(("probe", lambda: probe_models(run)))
-    if any(k in c.method_list for k in ("orm", "genrm", "genrm_cot")):
+    if any(k in c.method_list for k in TRAINED_KINDS):
         out.append(("verifier_data", lambda: make_verifier_data(run)))
-    for kind in ("orm", "genrm", "genrm_cot"):
+    for kind in TRAINED_KINDS:
         if kind in c.method_list:
             out.append((f"train_{kind}", lambda kind=kind: train_verifier(run, kind)))
     for m in c.method_list:

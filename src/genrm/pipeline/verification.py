@@ -15,6 +15,7 @@ from ..model import build_tiny_model, load_model, merge_lora
 from ..schemas import VerifierRow, read_rows
 from ..teacher import teacher_rationales
 from ..training import train_lm, train_orm
+from ..types import TRAINED_KINDS
 from ..verifier_data import balanced_pairs, build_verifier_rows
 from ..verifiers import CoTVerifier, GenRMVerifier, ORMVerifier
 from .run import Run, _engine, generator_spec
@@ -60,7 +61,7 @@ def _copy_verifier_rows(run: Run) -> dict:
     src = Path(run.config.verifier_data_dir)
     src = src / "verifier_data" if (src / "verifier_data").is_dir() else src
     stats = {"source": str(src)}
-    for kind in ("orm", "genrm", "genrm_cot"):
+    for kind in TRAINED_KINDS:
         if kind not in run.config.method_list:
             continue
         f = src / f"{kind}.jsonl"
@@ -94,7 +95,7 @@ def verifier_base(run: Run) -> str:
 
 def train_verifier(run: Run, kind: str) -> dict:
     """ORM (scalar head, BCE) or GenRM / GenRM-CoT (next-token loss on the completion)."""
-    if kind not in ("orm", "genrm", "genrm_cot"):
+    if kind not in TRAINED_KINDS:
         raise GenrmError(f"unknown verifier kind '{kind}': use orm, genrm or genrm_cot")
     c = run.config
     # what this stage creates (the ORM's new scalar head) draws from the global generators: seed them here, so

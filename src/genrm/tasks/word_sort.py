@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 
+from ..types import Problem
 from .base import StepTask
 
 
@@ -29,6 +30,27 @@ class WordSort(StepTask):
         others = [c for c in "abcdefghijklmnopqrstuvwxyz" if c != key]
         wrong = rng.choice(in_word if in_word and rng.random() < 0.5 else others)
         return f"{wrong} {word}"  # a wrong sort key: another letter of the word, or any letter
+
+    def perturb(self, problem: Problem, rng: random.Random) -> str:
+        """Half the time one error (`StepTask.perturb`); else several at once, as the sampled word-sort
+        generator makes them (its wrong candidates mostly mix miscopied or repeated words, wrong sort keys
+        and an answer that differs from the steps): a verifier trained only on single errors re-derives the
+        sort from the candidate's words instead of the question's."""
+        if rng.random() < 0.5:
+            return super().perturb(problem, rng)
+        words = problem.question.split()
+        w = list(words)
+        for _ in range(rng.choice((1, 2))):
+            i, op = rng.randrange(len(w)), rng.randrange(3)
+            if op == 0:
+                w[i] = rng.choice(self.words) if rng.random() < 0.5 else rng.choice(words)
+            elif op == 1 and len(w) > 1:
+                del w[i]
+            else:
+                w.insert(i + 1, rng.choice(self.words))
+        steps = [self.corrupt_step(s, rng) if rng.random() < 0.3 else s for s in self.steps(w)]
+        answer = self.answer_from_steps(steps)
+        return self.solution_from(steps, self.corrupt_answer(answer, rng) if rng.random() < 0.5 else answer)
 
     def corrupt_answer(self, answer: str, rng: random.Random) -> str:
         """One or two words of the answer replaced by other words of the list, as sampled generators write them."""
