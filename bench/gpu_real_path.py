@@ -15,21 +15,19 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from genrm.engines import TransformersEngine  # noqa: E402
-from genrm.formats import DECISION  # noqa: E402
-from genrm.model import load_model  # noqa: E402
-from genrm.tasks.data import PAPER_PROMPT  # noqa: E402
-from genrm.training import TrainConfig, train_lm, train_orm  # noqa: E402
-from genrm.verifiers import CoTVerifier, GenRMVerifier, ORMVerifier  # noqa: E402
-from hf_models import save_tiny_lm  # noqa: E402  (the tests' offline model builder)
+from genrm.engines import TransformersEngine
+from genrm.formats import DECISION
+from genrm.model import load_model
+from genrm.tasks.data import PAPER_PROMPT
+from genrm.testing import save_tiny_lm  # (offline stand-ins of Hub models)
+from genrm.training import TrainConfig, train_lm, train_orm
+from genrm.verifiers import CoTVerifier, GenRMVerifier, ORMVerifier
 
 
 def rows(n: int, seed: int):

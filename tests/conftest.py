@@ -61,7 +61,7 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """A real server process on loopback, serving a tiny Llama through the OpenAI completions API."""
-    from hf_models import save_tiny_lm
+    from genrm.testing import save_tiny_lm
 
     model_dir = save_tiny_lm(tmp_path_factory.mktemp("served") / "model")
     port = free_port()

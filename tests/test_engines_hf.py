@@ -9,7 +9,7 @@ from genrm.engines import TransformersEngine, make_engine
 from genrm.engines.openai import OpenAIEngine
 from genrm.errors import GenrmError
 from genrm.model import load_model
-from hf_models import save_tiny_lm
+from genrm.testing import save_tiny_lm
 
 
 @pytest.fixture(scope="module", params=["llama", "qwen2"])

@@ -11,7 +11,7 @@ from conftest import free_port, spawn_server
 from genrm.errors import GenrmError
 from genrm.integrations import env_reward_model
 from genrm.integrations.trl import GRPOReward
-from hf_models import save_tiny_lm
+from genrm.testing import save_tiny_lm
 
 
 @pytest.fixture(scope="module")

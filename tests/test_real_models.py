@@ -17,9 +17,9 @@ from genrm.released import import_release
 from genrm.tasks import get_task
 from genrm.tasks.data import PAPER_PROMPT
 from genrm.teacher import parse_verdict, teacher_rationales
+from genrm.testing import save_tiny_lm
 from genrm.training import TrainConfig, train_lm, train_orm
 from genrm.types import Candidate, Problem
-from hf_models import save_tiny_lm
 
 RELEASE = Path(__file__).resolve().parents[2] / "shared" / "data" / "genrm-critiques"
 

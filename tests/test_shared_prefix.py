@@ -4,8 +4,8 @@ import pytest
 
 from genrm.engines import TransformersEngine
 from genrm.formats import VerifyFormat
+from genrm.testing import save_tiny_lm
 from genrm.verifiers import CoTVerifier
-from hf_models import save_tiny_lm
 
 
 def _naive(engine, prompts, k, fmt, **kw):

@@ -9,7 +9,7 @@ pytestmark = pytest.mark.skipif(importlib.util.find_spec("vllm") is None, reason
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    from hf_models import save_tiny_lm
+    from genrm.testing import save_tiny_lm
 
     # head size 64: one that vLLM's CPU attention supports
     return save_tiny_lm(tmp_path_factory.mktemp("vllm") / "model", hidden=128, heads=2)

@@ -1,7 +1,7 @@
 """Tiny randomly initialised Hugging Face models with a byte-level BPE tokenizer built here.
 
-They stand in for "any pretrained causal LM" in tests: saved as ordinary folders (config,
-safetensors, tokenizer with a chat template) and loaded back through genrm's normal path.
+They stand in for "any pretrained causal LM" in tests and benchmarks (no download): saved as ordinary
+folders (config, safetensors, tokenizer with a chat template) and loaded back through genrm's normal path.
 """
 
 from __future__ import annotations
