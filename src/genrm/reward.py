@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .errors import GenrmError
-from .formats import VerifyFormat
 from .types import METHODS
 from .verifiers import CoTVerifier, GenRMVerifier, ORMVerifier, Result
 
@@ -104,7 +103,7 @@ class RewardModel:
         from .tasks import get_task
 
         task_obj = get_task(task or "gsm8k", data=data)
-        fmt = getattr(task_obj, "verify_format", None) or VerifyFormat()
+        fmt = task_obj.verify_format
         bs = batch_size or 256
         if method == "orm":
             verifier = ORMVerifier.from_pretrained(source, batch_size=bs)

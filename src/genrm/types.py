@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, Sequence, runtime_checkable
+
+if TYPE_CHECKING:
+    from .formats import VerifyFormat
 
 TRAINED_KINDS = ("orm", "genrm", "genrm_cot")  # verifiers fine-tuned on verifier rows
 METHODS = (*TRAINED_KINDS, "judge")  # every verification method a run can score with
@@ -46,9 +49,16 @@ class Score:
 
 @runtime_checkable
 class Task(Protocol):
-    """A task knows its problems, prompts, answers and how to verify a solution step by step."""
+    """A task knows its problems, prompts, answers and how to verify a solution step by step.
+
+    Subclass `genrm.tasks.StepTask` (generated problems, oracle rationales) or `genrm.tasks.DataTask`
+    (problems from a dataset) to get every member; `register_task` makes a task available by name.
+    """
 
     name: str
+    prompt_template: str  # how a problem becomes the solve prompt ("{question}" is filled in)
+    verify_format: VerifyFormat  # the verification prompts and the Yes/No decision line
+    has_oracle: bool  # True when `oracle_rationale` writes GenRM-CoT rationales (else a teacher must)
 
     def make_problems(self, n: int, n_words: Sequence[int], seed: int) -> list[Problem]: ...
 
@@ -60,7 +70,7 @@ class Task(Protocol):
 
     def is_correct(self, problem: Problem, solution: str) -> bool: ...
 
-    def oracle_rationale(self, problem: Problem, solution: str) -> str: ...
+    def oracle_rationale(self, problem: Problem, solution: str, decision: str = ...) -> str: ...
 
 
 @runtime_checkable

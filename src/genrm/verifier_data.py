@@ -69,7 +69,7 @@ def build_verifier_rows(
     """
     fmt = fmt or VerifyFormat()
     rows: dict[str, list[dict]] = {"orm": [], "genrm": [], "genrm_cot": []}
-    oracle = getattr(task, "has_oracle", True)
+    oracle = task.has_oracle
     for p, c in pairs:
         sp = task.prompt(p)
         rows["orm"].append({"prompt": sp, "completion": c.text, "label": bool(c.correct)})

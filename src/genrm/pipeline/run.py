@@ -10,7 +10,6 @@ import torch
 from ..config import RunConfig
 from ..engines import make_engine
 from ..errors import GenrmError
-from ..formats import VerifyFormat
 from ..io import environment, read_json, write_json
 from ..schemas import ProblemRow, read_rows
 from ..tasks import get_task
@@ -33,7 +32,7 @@ class Run:
             raise GenrmError(f"{self.path / 'run.json'} has no 'config'; start the run with `genrm init`")
         self.config = RunConfig.from_dict(header["config"])
         self.task = get_task(self.config.task, data=self.config.data or None)
-        self.fmt = getattr(self.task, "verify_format", None) or VerifyFormat()
+        self.fmt = self.task.verify_format
         if self.config.threads:
             torch.set_num_threads(self.config.threads)
 
@@ -42,7 +41,7 @@ class Run:
         """Start a run folder, or resume one whose config matches."""
         path = Path(path)
         task = get_task(config.task, data=config.data or None)  # fail fast on a bad task name
-        if "genrm_cot" in config.method_list and not getattr(task, "has_oracle", True):
+        if "genrm_cot" in config.method_list and not task.has_oracle:
             if not (config.teacher or config.verifier_data_dir):
                 raise GenrmError(
                     f"task {config.task} has no oracle rationales for GenRM-CoT: set --teacher MODEL, give "

@@ -31,7 +31,7 @@ def make_verifier_data(run: Run) -> dict:
     cands = load_candidates(run.file("candidates", "verifier_train.jsonl"), problems)
     pairs, stats = balanced_pairs(problems, cands, c.seed, within_problem=c.balance == "problem")
     rationales = None
-    if not getattr(task, "has_oracle", True):
+    if not task.has_oracle:
         if c.teacher:
             rationales, stats["teacher"] = teacher_rationales(
                 _engine(c.teacher, run, chat=True),

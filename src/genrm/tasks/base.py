@@ -49,6 +49,7 @@ class StepTask:
     wrong_step_share = 0.5  # of `perturb`'s synthetic candidates
     max_extra_steps = 2  # steps beyond the true count the rationale still inspects
     verify_format = VerifyFormat(rationale_stop=("\n",))  # oracle rationales are one line
+    has_oracle = True  # `oracle_rationale` writes GenRM-CoT rationales
 
     def __init__(self, prompt_template: str | None = None, words: Sequence[str] | None = None):
         if prompt_template is not None:
