@@ -45,3 +45,16 @@ def test_load_model_errors(tmp_path):
         load_model(tmp_path)
     with pytest.raises(GenrmError, match="unknown model size"):
         build_tiny_model("huge")
+
+
+def test_http_client_and_openai_engine_do_not_import_torch():
+    """A trainer that talks to `genrm serve` (or genrm to an OpenAI-compatible server) needs no torch."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, genrm, genrm.client, genrm.engines.openai, genrm.integrations.guard; "
+        "heavy = [m for m in ('torch', 'transformers') if m in sys.modules]; "
+        "assert not heavy, heavy; assert callable(genrm.get_task)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -17,23 +17,68 @@ The public API, one name per stage:
 
 __version__ = "0.1.0"
 
-from .candidates import label_candidates, load_candidates, sample_candidates
-from .config import RunConfig, preset_config
-from .engines import TransformersEngine, make_engine
-from .errors import GenrmError
-from .evaluate import evaluate
-from .formats import VerifyFormat
-from .metrics import auroc, best_of_n, pass_at_n, vote_at_n
-from .model import build_tiny_model, char_tokenizer, load_model, merge_lora
-from .pipeline import Run, run_all
-from .released import import_release
-from .reward import RewardModel, load_reward_model
-from .tasks import GSM8K, JsonlTask, LastLetter, MathTask, WordSort, get_task, register_task
-from .teacher import teacher_rationales
-from .training import TrainConfig, train_lm, train_orm
-from .types import Candidate, Engine, Problem, Score, Task
-from .verifier_data import build_verifier_rows
-from .verifiers import CoTVerifier, GenRMVerifier, ORMVerifier
+# name -> submodule: imported on first use (PEP 562), so `import genrm.client` or the OpenAI-HTTP engine
+# does not load torch and Transformers
+_EXPORTS = {
+    "label_candidates": "candidates",
+    "load_candidates": "candidates",
+    "sample_candidates": "candidates",
+    "RunConfig": "config",
+    "preset_config": "config",
+    "TransformersEngine": "engines",
+    "make_engine": "engines",
+    "GenrmError": "errors",
+    "evaluate": "evaluate",
+    "VerifyFormat": "formats",
+    "auroc": "metrics",
+    "best_of_n": "metrics",
+    "pass_at_n": "metrics",
+    "vote_at_n": "metrics",
+    "build_tiny_model": "model",
+    "char_tokenizer": "model",
+    "load_model": "model",
+    "merge_lora": "model",
+    "Run": "pipeline",
+    "run_all": "pipeline",
+    "import_release": "released",
+    "RewardModel": "reward",
+    "load_reward_model": "reward",
+    "GSM8K": "tasks",
+    "JsonlTask": "tasks",
+    "LastLetter": "tasks",
+    "MathTask": "tasks",
+    "WordSort": "tasks",
+    "get_task": "tasks",
+    "register_task": "tasks",
+    "teacher_rationales": "teacher",
+    "TrainConfig": "training",
+    "train_lm": "training",
+    "train_orm": "training",
+    "Candidate": "types",
+    "Engine": "types",
+    "Problem": "types",
+    "Score": "types",
+    "Task": "types",
+    "build_verifier_rows": "verifier_data",
+    "CoTVerifier": "verifiers",
+    "GenRMVerifier": "verifiers",
+    "ORMVerifier": "verifiers",
+}
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'genrm' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
 
 __all__ = [
     "Candidate",

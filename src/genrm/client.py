@@ -10,7 +10,7 @@ from typing import Sequence
 import httpx
 
 from .errors import GenrmError, SetupError
-from .verifiers import Result
+from .types import Result
 
 
 class RemoteRewardModel:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Protocol, Sequence, runtime_checkable
 if TYPE_CHECKING:
     from .formats import VerifyFormat
 
+Result = tuple[float, list[float], list[str]]  # a verifier's (score, K votes, K rationales) for one item
 TRAINED_KINDS = ("orm", "genrm", "genrm_cot")  # verifiers fine-tuned on verifier rows
 METHODS = (*TRAINED_KINDS, "judge")  # every verification method a run can score with
 

@@ -16,10 +16,9 @@ import torch
 from .engines import TransformersEngine, autocast
 from .formats import VerifyFormat
 from .progress import progress_bar
-from .types import Engine
+from .types import Engine, Result
 
 Item = tuple[str, str]  # (solve prompt, solution)
-Result = tuple[float, list[float], list[str]]
 
 
 class ORMVerifier:

@@ -10,7 +10,18 @@
 
 from __future__ import annotations
 
-from .hf import TransformersEngine, autocast, cpu_has_bf16, cut_at_stop, render, use_chat_template
+from .text import cut_at_stop, render
+
+_HF = ("TransformersEngine", "autocast", "cpu_has_bf16", "use_chat_template")
+
+
+def __getattr__(name: str):
+    """The Transformers engine and its helpers load torch: imported on first use only (PEP 562)."""
+    if name in _HF:
+        from . import hf
+
+        return getattr(hf, name)
+    raise AttributeError(f"module 'genrm.engines' has no attribute {name!r}")
 
 
 def make_engine(
@@ -38,6 +49,8 @@ def make_engine(
             chat_template=chat_template,
             trust_remote_code=kw.get("trust_remote_code", False),
         )
+    from .hf import TransformersEngine
+
     return TransformersEngine.from_pretrained(
         spec, chat_template=chat_template, load_kwargs=load_kwargs, batch_size=batch_size
     )

@@ -18,7 +18,7 @@ import httpx
 
 from ..errors import GenrmError
 from ..progress import progress_bar
-from .hf import render
+from .text import render
 
 
 class OpenAIEngine:

@@ -23,7 +23,8 @@ import torch
 from transformers import DynamicCache
 
 from ..progress import progress_bar
-from .hf import autocast, cut_at_stop
+from .hf import autocast
+from .text import cut_at_stop
 
 
 def _cache_kw(model) -> str:

@@ -12,7 +12,8 @@ import math
 from typing import Sequence
 
 from ..errors import GenrmError
-from .hf import render, use_chat_template
+from .hf import use_chat_template
+from .text import render
 
 
 class VLLMEngine:
