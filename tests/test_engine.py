@@ -53,7 +53,7 @@ def test_http_client_and_openai_engine_do_not_import_torch():
     import sys
 
     code = (
-        "import sys, genrm, genrm.client, genrm.engines.openai, genrm.integrations.guard; "
+        "import sys, genrm, genrm.client, genrm.config, genrm.engines.openai, genrm.integrations.guard; "
         "heavy = [m for m in ('torch', 'transformers') if m in sys.modules]; "
         "assert not heavy, heavy; assert callable(genrm.get_task)"
     )

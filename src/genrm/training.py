@@ -14,7 +14,7 @@ import json
 import math
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Sequence
 
@@ -22,50 +22,12 @@ import torch
 from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments
 from transformers.utils import logging as hf_logging
 
+from .config import TrainConfig
 from .engines import cpu_has_bf16
 from .errors import GenrmError
 from .io import replace_dir, write_json
 from .model import LORA_BASE, quiet_hf_progress
 from .progress import console, progress_bar
-
-
-@dataclass
-class TrainConfig:
-    """Optimisation settings shared by every trainer."""
-
-    # schedule
-    max_steps: int = field(default=1000, metadata={"help": "optimiser steps (upper bound; see max_seconds)"})
-    max_seconds: float = field(default=0, metadata={"help": "stop after this many seconds of training (0: no cap)"})
-    batch_size: int = field(default=32, metadata={"help": "sequences per device per step"})
-    grad_accum: int = field(default=1, metadata={"help": "gradient accumulation steps"})
-    # optimiser
-    lr: float = field(default=1e-3, metadata={"help": "peak learning rate (linear warm-up, constant, cosine decay)"})
-    warmup_ratio: float = field(default=0.05, metadata={"help": "fraction of steps for linear warm-up"})
-    decay_ratio: float = field(
-        default=0.3, metadata={"help": "fraction of steps for the final cosine decay (warmup-stable-decay)"}
-    )
-    weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay"})
-    # LoRA (PEFT): 0 trains every weight
-    lora_r: int = field(default=0, metadata={"help": "LoRA rank (0: full fine-tuning)"})
-    lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha"})
-    lora_dropout: float = field(default=0.05, metadata={"help": "LoRA dropout"})
-    lora_targets: str = field(default="all-linear", metadata={"help": "LoRA target modules (comma list)"})
-    # runtime
-    max_length: int = field(default=0, metadata={"help": "drop training rows longer than this many tokens (0: keep)"})
-    gradient_checkpointing: bool = field(default=False, metadata={"help": "trade compute for activation memory"})
-    bf16: bool = field(default=True, metadata={"help": "bf16 autocast where the hardware supports it"})
-    seed: int = field(default=0, metadata={"help": "random seed for initialisation and data order"})
-    # checkpoints: a killed training resumes from the last one (optimizer, schedule and data order included)
-    checkpoint_steps: int = field(default=0, metadata={"help": "save a resumable checkpoint every N steps (0: off)"})
-    checkpoint_minutes: float = field(
-        default=10.0, metadata={"help": "save a resumable checkpoint every N minutes of training (0: off)"}
-    )
-
-    def __post_init__(self):
-        if self.max_steps < 1 or self.batch_size < 1 or self.grad_accum < 1:
-            raise ValueError("max_steps, batch_size and grad_accum must be >= 1")
-        if self.lora_r < 0:
-            raise ValueError("lora_r must be >= 0")
 
 
 def add_lora(model, cfg: TrainConfig, task_type: str):
