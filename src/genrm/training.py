@@ -211,7 +211,8 @@ def _run(
         trainer.remove_callback(PrinterCallback)  # our progress bar shows the loss
         if resume:
             console.print(f"{what}: resuming from {resume}")
-        state = trainer.train(resume_from_checkpoint=resume)
+        with quiet_hf_progress():  # checkpoint saves inside training draw no bars of their own
+            state = trainer.train(resume_from_checkpoint=resume)
         done = trainer.state.global_step
         bar.update(tid, total=done, completed=done)  # stopped early (time cap, target accuracy): say so
     seconds = time.time() - start
