@@ -31,8 +31,9 @@ def env_timeout() -> float:
     return float(os.environ.get("GENRM_REWARD_TIMEOUT", DEFAULT_TIMEOUT_S))
 
 
-def env_fallback() -> float:
-    return float(os.environ.get("GENRM_REWARD_FALLBACK", 0.0))
+def fallback_score(given: float | None = None) -> float:
+    """The score verl and OpenRLHF get for a failed call: `given`, else GENRM_REWARD_FALLBACK, else 0.0."""
+    return float(given) if given is not None else float(os.environ.get("GENRM_REWARD_FALLBACK", 0.0))
 
 
 class GuardedScorer:

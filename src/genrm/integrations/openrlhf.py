@@ -27,11 +27,11 @@ def make_reward_func(
     """`reward_func(queries, prompts, labels) -> {"rewards", "scores", "extra_logs"}` (tensors)."""
     import torch
 
-    from genrm.integrations.guard import GuardedScorer, env_fallback
+    from genrm.integrations import guard as guarding
     from genrm.reward import openrlhf_pairs, openrlhf_response
 
-    guard = GuardedScorer(verifier, timeout_s, "openrlhf")
-    fallback = env_fallback() if fallback_score is None else float(fallback_score)
+    guard = guarding.GuardedScorer(verifier, timeout_s, "openrlhf")
+    fallback = guarding.fallback_score(fallback_score)
 
     def reward_func(queries: Sequence[str], prompts: Sequence[str] | None = None, labels: Any = None, **kwargs) -> dict:
         clean = getattr(verifier, "clean_completion", lambda s: s)

@@ -45,10 +45,10 @@ def make_compute_score(
     fallback_score: float | None = None,
 ) -> tuple[Callable, Callable]:
     """`(compute_score, compute_score_batch)` with verl's signatures, around one verifier."""
-    from genrm.integrations.guard import GuardedScorer, env_fallback
+    from genrm.integrations import guard as guarding
 
-    guard = GuardedScorer(verifier, timeout_s, "verl")
-    fallback = env_fallback() if fallback_score is None else float(fallback_score)
+    guard = guarding.GuardedScorer(verifier, timeout_s, "verl")
+    fallback = guarding.fallback_score(fallback_score)
 
     def compute_score_batch(
         data_sources: Sequence, solution_strs: Sequence[str], ground_truths: Sequence, extra_infos: Sequence, **kwargs

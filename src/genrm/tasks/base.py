@@ -31,6 +31,7 @@ from ..errors import GenrmError
 from ..formats import DECISION, VerifyFormat
 from ..types import Problem
 
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
 _ANSWER = re.compile(r"Answer:[ \t]*([^\n]*)")
 
 
@@ -160,13 +161,7 @@ class StepTask:
             return self.solution_from(steps, answer)
         if op < 8:  # a word miscopied, dropped or added: the steps and answer follow the wrong words
             w = list(words)
-            i = rng.randrange(len(w))
-            if op == 5:  # another word of the list, or (half the time) a word of the question written twice
-                w[i] = rng.choice(self.words) if rng.random() < 0.5 else rng.choice(words)
-            elif op == 6 and len(w) > 1:
-                del w[i]
-            else:
-                w.insert(i + 1, rng.choice(self.words))
+            self.change_word(w, rng.randrange(len(w)), op - 5, words, rng)
             return self.solution_from(self.steps(w), self.answer_for(w))
         if op == 8 and len(steps) > 1:  # two steps swapped; the answer follows
             i, j = rng.sample(range(len(steps)), 2)
@@ -174,11 +169,21 @@ class StepTask:
             return self.solution_from(steps, self.answer_from_steps(steps))
         return self.solution_from(steps, self.corrupt_answer(self.answer_for(words), rng))
 
+    def change_word(self, w: list[str], i: int, op: int, question: list[str], rng: random.Random) -> None:
+        """Change the word list `w` at `i`, in place: 0 replaces it (by another word of the list, or half the
+        time by a word of the `question` written twice), 1 drops it (unless it is the only one), 2 adds one."""
+        if op == 0:
+            w[i] = rng.choice(self.words) if rng.random() < 0.5 else rng.choice(question)
+        elif op == 1 and len(w) > 1:
+            del w[i]
+        else:
+            w.insert(i + 1, rng.choice(self.words))
+
     def corrupt_answer(self, answer: str, rng: random.Random) -> str:
         """A wrong answer next to right steps (default: one character changed)."""
         chars = list(answer)
         i = rng.randrange(len(chars))
-        chars[i] = rng.choice([c for c in "abcdefghijklmnopqrstuvwxyz" if c != chars[i]])
+        chars[i] = rng.choice([c for c in LETTERS if c != chars[i]])
         return "".join(chars)
 
     def oracle_rationale(self, problem: Problem, solution: str, decision: str = DECISION) -> str:

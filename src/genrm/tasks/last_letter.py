@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import random
 
-from .base import StepTask
-
-LETTERS = "abcdefghijklmnopqrstuvwxyz"
+from .base import LETTERS, StepTask
 
 
 class LastLetter(StepTask):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 
 from ..types import Problem
-from .base import StepTask
+from .base import LETTERS, StepTask
 
 
 class WordSort(StepTask):
@@ -27,7 +27,7 @@ class WordSort(StepTask):
     def corrupt_step(self, step: str, rng: random.Random) -> str:
         key, word = step.split(" ", 1)
         in_word = [c for c in word if c != key]
-        others = [c for c in "abcdefghijklmnopqrstuvwxyz" if c != key]
+        others = [c for c in LETTERS if c != key]
         wrong = rng.choice(in_word if in_word and rng.random() < 0.5 else others)
         return f"{wrong} {word}"  # a wrong sort key: another letter of the word, or any letter
 
@@ -42,12 +42,7 @@ class WordSort(StepTask):
         w = list(words)
         for _ in range(rng.choice((1, 2))):
             i, op = rng.randrange(len(w)), rng.randrange(3)
-            if op == 0:
-                w[i] = rng.choice(self.words) if rng.random() < 0.5 else rng.choice(words)
-            elif op == 1 and len(w) > 1:
-                del w[i]
-            else:
-                w.insert(i + 1, rng.choice(self.words))
+            self.change_word(w, i, op, words, rng)
         steps = [self.corrupt_step(s, rng) if rng.random() < 0.3 else s for s in self.steps(w)]
         answer = self.answer_from_steps(steps)
         return self.solution_from(steps, self.corrupt_answer(answer, rng) if rng.random() < 0.5 else answer)
