@@ -54,6 +54,7 @@ def test_http_client_and_openai_engine_do_not_import_torch():
 
     code = (
         "import sys, genrm, genrm.client, genrm.config, genrm.engines.openai, genrm.integrations.guard; "
+        "from genrm.engines import make_engine; make_engine('openai:http://127.0.0.1:9/v1#m'); "
         "heavy = [m for m in ('torch', 'transformers') if m in sys.modules]; "
         "assert not heavy, heavy; assert callable(genrm.get_task)"
     )

@@ -12,6 +12,7 @@ from genrm.config import preset_config
 from genrm.engines import TransformersEngine
 from genrm.errors import GenrmError
 from genrm.io import read_jsonl
+from genrm.pipeline import runner
 from genrm.tasks import get_task
 
 
@@ -58,13 +59,16 @@ def test_rerun_resumes_without_work(micro_run, tmp_path, monkeypatch):
     """A re-run of a finished run runs no stage: no stage function is called, no marker is rewritten."""
     run, results = micro_run
     markers = {p.name: p.read_text() for p in run.file(".done").iterdir()}
-    ran = []
-    real_stages = pipeline.stages
-    monkeypatch.setattr(
-        pipeline, "stages", lambda r: [(m, lambda m=m, fn=fn: ran.append(m) or fn()) for m, fn in real_stages(r)]
-    )
+    ran, listed = [], []
+    real_stages = runner.stages
+
+    def spy(r):
+        listed.extend(m for m, _ in real_stages(r))
+        return [(m, lambda m=m, fn=fn: ran.append(m) or fn()) for m, fn in real_stages(r)]
+
+    monkeypatch.setattr(runner, "stages", spy)
     again = pipeline.run_all(pipeline.Run(run.path))
-    assert ran == []
+    assert "evaluate" in listed and ran == []  # the spy saw every stage, and none ran
     assert {p.name: p.read_text() for p in run.file(".done").iterdir()} == markers
     assert again["methods"] == json.loads(run.file("results.json").read_text())["methods"]
 

@@ -6,8 +6,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .errors import GenrmError
-from .io import JsonlAppender, iter_jsonl, write_jsonl
-from .progress import progress_bar
+from .io import iter_jsonl, resume_jsonl, write_jsonl
 from .schemas import CandidatesRow, read_rows
 from .types import Candidate, Problem, Task
 
@@ -29,31 +28,28 @@ def sample_candidates(
     Problems are processed in fixed chunks with a seed per chunk, so an interrupted run resumes
     where it stopped without losing or duplicating candidates. Returns rows written now.
     """
-    out_path = Path(out_path)
-    done = set()
-    if out_path.exists():
-        for row in iter_jsonl(out_path, ("problem_id", "samples"), tolerate_torn_tail=True):
-            if len(row["samples"]) == n:
-                done.add(row["problem_id"])
-    written = 0
-    with JsonlAppender(out_path) as w, progress_bar(description, len(problems)) as (bar, tid):
-        bar.advance(tid, len(done & {p.id for p in problems}))
-        for c in range(0, len(problems), chunk):
-            todo = [p for p in problems[c : c + chunk] if p.id not in done]
-            if not todo:
-                continue
-            outs = engine.generate(
-                [task.prompt(p) for p in todo],
-                n=n,
-                max_new_tokens=max_new_tokens,
-                temperature=temperature,
-                seed=seed * 1_000_003 + c,
-            )
-            for p, texts in zip(todo, outs):
-                w.write({"problem_id": p.id, "samples": texts})
-                done.add(p.id)
-                written += 1
-            bar.advance(tid, len(todo))
+
+    def work(start: int, part: list[Problem]) -> list[dict]:
+        outs = engine.generate(
+            [task.prompt(p) for p in part],
+            n=n,
+            max_new_tokens=max_new_tokens,
+            temperature=temperature,
+            seed=seed * 1_000_003 + start,
+        )
+        return [{"problem_id": p.id, "samples": texts} for p, texts in zip(part, outs)]
+
+    _, written = resume_jsonl(
+        out_path,
+        problems,
+        lambda p: p.id,
+        lambda row: row["problem_id"],
+        work,
+        chunk=chunk,
+        description=description,
+        required=("problem_id", "samples"),
+        complete=lambda row: len(row["samples"]) == n,
+    )
     return written
 
 

@@ -4,12 +4,13 @@ import inspect
 import sys
 from dataclasses import MISSING, fields
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
+from rich.markup import escape
 
 from . import pipeline
-from .config import PRESETS, RunConfig, preset_config
+from .config import PRESETS, RunConfig, ServeLimits, preset_config
 from .errors import GenrmError
 from .progress import console
 
@@ -31,7 +32,7 @@ def with_config_options(fn, config_class=RunConfig, panel: str = "Run config"):
                 inspect.Parameter.KEYWORD_ONLY,
                 annotation=Optional[_TYPES[str(f.type)]],
                 default=typer.Option(
-                    None, help=f"{f.metadata.get('help', '')} [default: {default}]", rich_help_panel=panel
+                    None, help=f"{f.metadata.get('help', '')} {escape(f'[default: {default}]')}", rich_help_panel=panel
                 ),
             )
         )
@@ -42,9 +43,13 @@ def with_config_options(fn, config_class=RunConfig, panel: str = "Run config"):
             kwargs.pop(f.name, None)
         return fn(overrides=overrides, **kwargs)
 
-    wrapper.__signature__ = sig.replace(parameters=params)
+    setattr(wrapper, "__signature__", sig.replace(parameters=params))  # noqa: B010 (typer reads it)
     wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
     return wrapper
+
+
+def with_config_options_of(config_class, panel: str):
+    return lambda fn: with_config_options(fn, config_class, panel)
 
 
 def _finish(run: pipeline.Run) -> None:
@@ -54,6 +59,8 @@ def _finish(run: pipeline.Run) -> None:
     for png in ("best_of_n.png", "best_of_n_vs_k.png"):
         if run.file(png).exists():
             console.print(f"plot:    {run.file(png)}")
+    if run.file("report.html").exists():
+        console.print(f"report:  {run.file('report.html')}  (open it in a browser; works offline)")
 
 
 @app.command()
@@ -64,12 +71,12 @@ def quickstart(
     from_scratch: bool = typer.Option(
         False, "--from-scratch", help="pretrain the built-in base and generator in this run (same as --base pretrain)"
     ),
-    overrides: Optional[dict] = None,
+    overrides: Optional[dict[str, Any]] = None,
 ):
     """Sample from the built-in generator, train and score every verifier from the built-in base, print the table."""
     if from_scratch:
-        overrides["base"] = "pretrain"
-    config = preset_config(preset, **overrides)
+        overrides = {**(overrides or {}), "base": "pretrain"}
+    config = preset_config(preset, **(overrides or {}))
     out = out or Path("genrm-runs") / f"quickstart-{config.task}-{preset}"
     run = pipeline.Run.create(out, config)
     console.print(f"[bold]genrm quickstart[/] → {out} (task {config.task}, preset {preset}); re-run to resume")
@@ -87,13 +94,13 @@ def _pretrain_options(fn):
 @_pretrain_options
 def pretrain(
     out: Path = typer.Argument(..., help="output folder (base/, generator-<task>/, pretrain_log.json, README.md)"),
-    overrides: Optional[dict] = None,
+    overrides: Optional[dict[str, Any]] = None,
 ):
     """Pretrain the built-in model from scratch on a packed corpus of solved and verified problems."""
     from .pretrain import PretrainConfig
     from .pretrain import pretrain as run_pretrain
 
-    log = run_pretrain(PretrainConfig(**overrides), out)
+    log = run_pretrain(PretrainConfig(**(overrides or {})), out)
     console.print((Path(out) / "README.md").read_text(), markup=False, highlight=False)
     console.print(f"steps {log['steps']}, {log['train_seconds']} s; generators at steps {log['generator_step']}")
 
@@ -103,10 +110,10 @@ def pretrain(
 def init(
     out: Path = typer.Argument(..., help="run folder to create"),
     preset: str = typer.Option("cpu", help=f"settings preset: {', '.join(PRESETS)}"),
-    overrides: Optional[dict] = None,
+    overrides: Optional[dict[str, Any]] = None,
 ):
     """Create a run folder with its config (then run stages one by one, or `genrm run`)."""
-    pipeline.Run.create(out, preset_config(preset, **overrides), resume=False)
+    pipeline.Run.create(out, preset_config(preset, **(overrides or {})), resume=False)
     console.print(f"created {out / 'run.json'}")
 
 
@@ -170,6 +177,64 @@ def evaluate(run: Path = RunDir):
     _finish(r)
 
 
+@app.command()
+def report(
+    runs: list[Path] = typer.Argument(..., help="one or more run folders (evaluated)"),
+    out: Optional[Path] = typer.Option(None, help="HTML file [default: RUN/report.html, or ./report.html for several]"),
+):
+    """Write one self-contained HTML report of one or more runs (side by side)."""
+    from .report_html import write_report
+
+    for r in runs:
+        if not (r / "results.json").exists():
+            raise GenrmError(f"{r} has no results.json: run `genrm evaluate {r}` (or finish the run) first")
+    target = out or (runs[0] / "report.html" if len(runs) == 1 else Path("report.html"))
+    console.print(f"report: {write_report(runs, target)}")
+
+
+@app.command()
+def plan(
+    run: Path = RunDir,
+    budget: float = typer.Option(..., help="compute per problem you can spend (in --unit)"),
+    unit: str = typer.Option("flops", help="flops or tokens (generated + prefilled, all models)"),
+):
+    """The method and (N, K) with the best measured accuracy within a compute budget per problem, and the runner-up."""
+    from .compute import plan as rank
+    from .evaluate import VERIFIER_NAMES
+    from .io import read_json
+
+    if unit not in ("flops", "tokens"):
+        raise GenrmError(f"--unit {unit!r}: use flops or tokens")
+    if not (run / "results.json").exists():
+        raise GenrmError(f"{run} has no results.json: run `genrm evaluate {run}` (or finish the run) first")
+    compute = read_json(run / "results.json").get("compute")
+    if not compute:
+        raise GenrmError(f"{run}/results.json has no compute accounting (older genrm): run `genrm evaluate {run}`")
+    points = compute["accuracy_vs_compute"]
+    best = rank(points, budget, unit)
+    if not best:
+        cheapest = min((p[unit] for p in points if p.get(unit) is not None), default=None)
+        raise GenrmError(f"nothing fits {budget:g} {unit} per problem; the cheapest point needs {cheapest:.4g}")
+    console.print(f"[bold]within {budget:g} {unit} per problem[/] (measured on {run.name}'s test problems)")
+    names = {v: k for k, v in VERIFIER_NAMES.items()}  # display name -> method
+    runner_up = next((p for p in best[1:] if (p["method"], p["K"]) != (best[0]["method"], best[0]["K"])), None)
+    for label, p in (("best", best[0]), ("runner-up", runner_up)):
+        if p is None:
+            continue
+        k = f", K={p['K']}" if p.get("K") else ""
+        lo, hi = p["ci95"]
+        console.print(
+            f"{label:9s}  {p['method']}: N={p['N']}{k}  accuracy {p['accuracy']:.3f} (95% CI {lo:.3f}-{hi:.3f})  "
+            f"{p[unit]:.4g} {unit}",
+            soft_wrap=True,
+        )
+    top = best[0]
+    if top["method"] in names:
+        k = f" --k {top['K']}" if top.get("K") else ""
+        serve = f"genrm serve {run} --method {names[top['method']]}{k}"
+        console.print(f"serve it:   {serve}   (sample N={top['N']} per prompt)", soft_wrap=True)
+
+
 @app.command("import-release")
 def import_release(
     src: Path = typer.Argument(..., help="folder of the GenRM release (rm_*.zip, critiques_*.zip)"),
@@ -195,10 +260,9 @@ def merge_lora(
     console.print(f"merged model saved to {run_merge(adapter, out, kind=kind)}")
 
 
-_SERVE = "Serving"
-
 
 @app.command()
+@with_config_options_of(ServeLimits, "Serving")
 def serve(
     source: str = typer.Argument(
         ..., help="run folder, verifier folder (RUN/models/genrm), or model spec with --method"
@@ -218,32 +282,16 @@ def serve(
     max_new_tokens: Optional[int] = typer.Option(None, help="GenRM-CoT/judge: token cap of a rationale"),
     batch_size: Optional[int] = typer.Option(None, help="sequences per forward pass (default: the run's)"),
     score_engine: Optional[str] = typer.Option(None, help="transformers or vllm (default: the run's)"),
-    max_items: int = typer.Option(256, help="items per request", rich_help_panel=_SERVE),
-    max_chars: int = typer.Option(32000, help="characters per item", rich_help_panel=_SERVE),
-    max_body_bytes: int = typer.Option(64 * 2**20, help="bytes per request body", rich_help_panel=_SERVE),
-    max_batch_items: int = typer.Option(64, help="items per model call (dynamic batching)", rich_help_panel=_SERVE),
-    max_wait_ms: float = typer.Option(5.0, help="wait for a lone request to batch with others", rich_help_panel=_SERVE),
-    max_queue_items: int = typer.Option(4096, help="items waiting before 429", rich_help_panel=_SERVE),
-    prompt_format: str = typer.Option(
-        "auto", help="how /get_reward reads prompts: auto, question or verbatim", rich_help_panel=_SERVE
-    ),
     log_level: str = typer.Option("warning", help="uvicorn log level (info logs every request)"),
+    overrides: Optional[dict[str, Any]] = None,
 ):
     """Serve a trained verifier over HTTP: POST /score, POST /get_reward (OpenRLHF), GET /health, /docs."""
     from .reward import RewardModel
-    from .serve import ServeLimits, check_bind
+    from .serve import check_bind
     from .serve import serve as run_server
 
     check_bind(host, api_key)  # before minutes of model loading
-    limits = ServeLimits(
-        max_items=max_items,
-        max_chars=max_chars,
-        max_body_bytes=max_body_bytes,
-        max_batch_items=max_batch_items,
-        max_wait_ms=max_wait_ms,
-        max_queue_items=max_queue_items,
-        prompt_format=prompt_format,
-    )
+    limits = ServeLimits(**(overrides or {}))
     console.print(f"loading {source} ...")
     model = RewardModel.load(
         source,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Sequence
+from typing import Any, Sequence
 
 import httpx
 
@@ -52,10 +52,10 @@ class RemoteRewardModel:
             body = self._post("/score", payload, end)
             votes = body.get("votes") or [[] for _ in chunk]
             rationales = body.get("rationales") or [[] for _ in chunk]
-            out.extend(zip(body["scores"], votes, rationales))
+            out.extend(Result(*r) for r in zip(body["scores"], votes, rationales))
         return out
 
-    def _post(self, path: str, payload: dict, end: float | None = None) -> dict:
+    def _post(self, path: str, payload: dict[str, Any], end: float | None = None) -> dict[str, Any]:
         """POST with retries on 429/503 (after Retry-After) and on dropped connections, until `end` (monotonic)."""
 
         def left() -> float:
@@ -85,7 +85,8 @@ class RemoteRewardModel:
                     detail = r.text[:500]
                 error = SetupError if r.status_code in (401, 403, 404) else GenrmError  # every call would fail
                 raise error(f"{self.url}{path} answered {r.status_code}: {detail}")
-            return r.json()
+            body: dict[str, Any] = r.json()
+            return body
         raise AssertionError("unreachable")
 
     def close(self) -> None:

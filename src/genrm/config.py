@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
 
 from .errors import GenrmError
 from .types import METHODS
+
+PROMPT_FORMATS = ("question", "verbatim", "auto")  # how a reward request's prompt text is read (see genrm.reward)
+
+
+def check_prompt_format(prompt_format: str, name: str = "prompt_format") -> str:
+    if prompt_format not in PROMPT_FORMATS:
+        raise GenrmError(f"{name} {prompt_format!r}: use one of {', '.join(PROMPT_FORMATS)}")
+    return prompt_format
 
 
 def parse_counts(spec: str) -> list[int]:
@@ -57,7 +66,7 @@ class TrainConfig:
         default=10.0, metadata={"help": "save a resumable checkpoint every N minutes of training (0: off)"}
     )
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.max_steps < 1 or self.batch_size < 1 or self.grad_accum < 1:
             raise ValueError("max_steps, batch_size and grad_accum must be >= 1")
         if self.lora_r < 0:
@@ -158,13 +167,15 @@ class RunConfig:
     )
     k_votes: int = field(default=4, metadata={"help": "K: rationales sampled per candidate by GenRM-CoT and the judge"})
     cot_temperature: float = field(default=1.0, metadata={"help": "temperature of sampled rationales"})
-    cot_max_new_tokens: int = field(default=96, metadata={"help": "token cap of a sampled rationale"})
+    cot_max_new_tokens: int = field(
+        default=0, metadata={"help": "rationale token cap (0: the task's; 96 built-in tasks, else 256)"}
+    )
     # runtime
     seed: int = field(default=0, metadata={"help": "random seed of every stage"})
     threads: int = field(default=0, metadata={"help": "torch CPU threads (0: all cores)"})
     batch_size: int = field(default=256, metadata={"help": "sequences per batch when sampling and scoring"})
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         parse_counts(self.train_words)
         parse_counts(self.test_words)
         unknown = [m for m in self.method_list if m not in METHODS]
@@ -204,14 +215,14 @@ class RunConfig:
             checkpoint_minutes=self.checkpoint_minutes,
         )
 
-    def load_kwargs(self) -> dict:
+    def load_kwargs(self) -> dict[str, Any]:
         return {"trust_remote_code": True} if self.trust_remote_code else {}
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "RunConfig":
+    def from_dict(cls, d: dict[str, Any]) -> "RunConfig":
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
         if unknown:
@@ -220,7 +231,7 @@ class RunConfig:
 
 
 # Presets: named overrides of the defaults (the CPU quickstart is the default itself).
-PRESETS: dict[str, dict] = {
+PRESETS: dict[str, dict[str, Any]] = {
     "cpu": {},
     "micro": dict(  # seconds: the test suite's end-to-end run (pretrains a nano model in the run)
         base="pretrain",
@@ -260,7 +271,33 @@ PRESETS: dict[str, dict] = {
 }
 
 
-def preset_config(preset: str = "cpu", **overrides) -> RunConfig:
+def preset_config(preset: str = "cpu", **overrides: Any) -> RunConfig:
     if preset not in PRESETS:
         raise GenrmError(f"unknown preset '{preset}': choose one of {', '.join(PRESETS)}")
     return replace(RunConfig(), **{**PRESETS[preset], **overrides})
+
+
+@dataclass
+class ServeLimits:
+    """Request limits and batching settings of `genrm serve` (its options are generated from these fields)."""
+
+    max_items: int = field(default=256, metadata={"help": "items per request"})
+    max_chars: int = field(default=32_000, metadata={"help": "characters per item (question + solution, or query)"})
+    max_body_bytes: int = field(default=64 * 2**20, metadata={"help": "bytes per request body"})
+    max_batch_items: int = field(default=64, metadata={"help": "items per model call (dynamic batching)"})
+    max_wait_ms: float = field(default=5.0, metadata={"help": "how long a lone request waits for others to batch with"})
+    max_queue_items: int = field(default=4096, metadata={"help": "items waiting for the model; beyond: 429"})
+    prompt_format: str = field(
+        default="auto", metadata={"help": "how /get_reward reads prompts: auto, question or verbatim"}
+    )
+
+    def __post_init__(self) -> None:
+        for name in ("max_items", "max_chars", "max_body_bytes", "max_batch_items", "max_queue_items"):
+            if getattr(self, name) < 1:
+                raise GenrmError(f"{name}={getattr(self, name)}: must be >= 1")
+        check_prompt_format(self.prompt_format, "--prompt-format")
+        if self.max_queue_items < self.max_items:
+            raise GenrmError(
+                f"max_queue_items={self.max_queue_items} < max_items={self.max_items}: a full request could never "
+                "be queued; raise --max-queue-items"
+            )

@@ -3,7 +3,7 @@ verifier accuracy and AUROC, bootstrap CIs. Writes results.json (machine-readabl
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 from .metrics import auroc, best_of_n, bootstrap_ci, n_grid, pass_at_n, vote_at_n
 from .types import Candidate, Problem
@@ -33,11 +33,12 @@ def evaluate(
     methods: dict[str, dict] = {}
 
     def add(name, per_n, extra=None):
-        per_problem_at_N = per_n(N)
-        lo, hi = bootstrap_ci(per_problem_at_N, seed=seed)
+        values = {n: per_n(n) for n in grid}  # per problem, at each N
+        cis = {str(n): list(bootstrap_ci(v, seed=seed)) for n, v in values.items()}
         methods[name] = {
-            "best_of_n": {str(n): _mean(per_n(n)) for n in grid},
-            "ci95_at_N": [lo, hi],
+            "best_of_n": {str(n): _mean(v) for n, v in values.items()},
+            "ci95_at_N": cis[str(N)],
+            "ci95": cis,  # at every N of the grid: the bands of the report's curves
             **(extra or {}),
         }
 
@@ -50,7 +51,7 @@ def evaluate(
         flat_s = [x for p in problems for x in s[p.id]]
         flat_y = [y for p in problems for y in corr[p.id]]
         within = [auroc(s[p.id], corr[p.id]) for p in problems]
-        extra = {
+        extra: dict[str, Any] = {
             "verifier_accuracy": _mean([(x >= 0.5) == y for x, y in zip(flat_s, flat_y)]),
             "auroc": auroc(flat_s, flat_y),
             # what Best-of-N needs: ranking *within* a problem (mean over problems with both classes)

@@ -23,6 +23,9 @@ class VerifyFormat:
         default=(DECISION,),
         metadata={"help": "where a sampled rationale is cut before p(Yes) is read ('\\n' for one-line rationales)"},
     )
+    max_rationale_tokens: int = field(
+        default=256, metadata={"help": "token cap of a sampled rationale unless a run or caller sets one"}
+    )
 
     def direct_prompt(self, solve_prompt: str, solution: str) -> str:
         return solve_prompt + solution + self.direct

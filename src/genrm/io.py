@@ -9,9 +9,12 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Hashable, Iterable, Iterator, Sequence, TypeVar
 
 from .errors import GenrmError
+
+T = TypeVar("T")
+Row = dict[str, Any]  # one JSON object of a JSONL file
 
 
 def read_jsonl(path: str | Path, required: Iterable[str] = ()) -> list[dict[str, Any]]:
@@ -22,7 +25,7 @@ def read_jsonl(path: str | Path, required: Iterable[str] = ()) -> list[dict[str,
 MAX_LINE_BYTES = 64 * 1024 * 1024  # one JSONL row; longer lines are refused (file:line), never read into JSON
 
 
-def iter_jsonl(path: str | Path, required: Iterable[str] = (), tolerate_torn_tail: bool = False) -> Iterator[dict]:
+def iter_jsonl(path: str | Path, required: Iterable[str] = (), tolerate_torn_tail: bool = False) -> Iterator[Row]:
     """Rows of a JSONL file (see `numbered_jsonl`)."""
     for _, row in numbered_jsonl(path, required, tolerate_torn_tail):
         yield row
@@ -30,7 +33,7 @@ def iter_jsonl(path: str | Path, required: Iterable[str] = (), tolerate_torn_tai
 
 def numbered_jsonl(
     path: str | Path, required: Iterable[str] = (), tolerate_torn_tail: bool = False
-) -> Iterator[tuple[int, dict]]:
+) -> Iterator[tuple[int, Row]]:
     """(line number, row) of a JSONL file, each error naming `file:line` and the fix.
 
     A UTF-8 byte-order mark is skipped; bytes that are not UTF-8, a line over `MAX_LINE_BYTES`, JSON
@@ -47,7 +50,7 @@ def numbered_jsonl(
 
 def parse_jsonl(
     p: str, data: bytes, required: Iterable[str] = (), tolerate_torn_tail: bool = False
-) -> Iterator[tuple[int, dict]]:
+) -> Iterator[tuple[int, Row]]:
     """`numbered_jsonl` of bytes read elsewhere (a zip member, a gzip stream); `p` names them in errors."""
     required = tuple(required)
     if data.startswith(b"\xef\xbb\xbf"):  # a byte-order mark, as editors and spreadsheets write it
@@ -120,11 +123,57 @@ class JsonlAppender:
     def close(self) -> None:
         self.f.close()
 
-    def __enter__(self):
+    def __enter__(self) -> "JsonlAppender":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def resume_jsonl(
+    path: str | Path,
+    items: Sequence[T],
+    item_key: Callable[[T], Hashable],
+    row_key: Callable[[Row], Hashable],
+    work: Callable[[int, list[T]], Sequence[Row]],
+    *,
+    chunk: int,
+    description: str,
+    required: Iterable[str] = (),
+    complete: Callable[[Row], bool] = lambda row: True,
+) -> tuple[dict[Hashable, Row], int]:
+    """The one resumable loop of every long stage that appends rows to a JSONL file.
+
+    Rows already in `path` whose `complete(row)` holds are kept (a torn last line is ignored); the
+    other items go to `work(offset, part)` in chunks of `chunk` taken from `items` in order (`offset`
+    is the chunk's start in `items`, so a seed derived from it is the same however often the run
+    was interrupted), which returns one row per item of `part`. Each row is appended and flushed as
+    soon as its chunk is done. Returns every row by key (old and new) and the number written now.
+    """
+    path = Path(path)
+    rows: dict[Hashable, Row] = {}
+    if path.exists():
+        for row in iter_jsonl(path, required, tolerate_torn_tail=True):
+            if complete(row):
+                rows[row_key(row)] = row
+    from .progress import progress_bar
+
+    written = 0
+    with JsonlAppender(path) as w, progress_bar(description, len(items)) as (bar, tid):
+        bar.advance(tid, sum(item_key(it) in rows for it in items))
+        for start in range(0, len(items), chunk):
+            part = [it for it in items[start : start + chunk] if item_key(it) not in rows]
+            if not part:
+                continue
+            new = work(start, part)
+            if len(new) != len(part):
+                raise GenrmError(f"{path}: a chunk of {len(part)} item(s) gave {len(new)} row(s)")  # a bug, not input
+            for it, row in zip(part, new):
+                w.write(row)
+                rows[item_key(it)] = row
+            written += len(part)
+            bar.advance(tid, len(part))
+    return rows, written
 
 
 def write_json(path: str | Path, obj: Any) -> None:

@@ -24,6 +24,7 @@ from transformers import (
 )
 from transformers.utils import logging as hf_logging
 
+from .device import attention_implementation, default_device
 from .errors import GenrmError
 
 
@@ -111,7 +112,7 @@ def build_tiny_model(size: str = "tiny", seed: int = 0, max_positions: int = 102
         raise GenrmError(f"unknown model size '{size}': choose one of {', '.join(SIZES)}")
     hidden, layers, heads, mlp = SIZES[size]
     tokenizer = word_tokenizer(words) if words else char_tokenizer()
-    config = LlamaConfig(
+    config = LlamaConfig(  # type: ignore[call-arg]  # rope_theta: a LlamaConfig field its stubs lack
         vocab_size=len(tokenizer),
         hidden_size=hidden,
         intermediate_size=mlp,
@@ -125,25 +126,10 @@ def build_tiny_model(size: str = "tiny", seed: int = 0, max_positions: int = 102
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
     )
-    config._attn_implementation = _attention(None)
+    config._attn_implementation = attention_implementation(None)
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config)
     return model, tokenizer
-
-
-def _attention(device: str | None) -> str:
-    """Eager attention on CPU: with padding masks, SDPA's CPU path is ~2x slower at these sizes."""
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    return "sdpa" if device.startswith("cuda") else "eager"
-
-
-def default_device() -> str:
-    """This process's GPU (its LOCAL_RANK under `accelerate launch` / torchrun), else the CPU."""
-    import os
-
-    if not torch.cuda.is_available():
-        return "cpu"
-    return f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
 
 
 def n_params(model: torch.nn.Module) -> int:
@@ -237,7 +223,7 @@ def _load_model(path, kind, device, dtype, trust_remote_code, gguf_file, merge_l
         model = cls.from_pretrained(
             path,
             dtype=dtype,
-            attn_implementation=_attention(device),
+            attn_implementation=attention_implementation(device),
             trust_remote_code=trust_remote_code,
             **extra,
             **model_kwargs,

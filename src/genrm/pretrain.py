@@ -28,6 +28,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import AbstractSet
 
 import torch
 from transformers import TrainerCallback
@@ -77,19 +78,31 @@ class PretrainConfig:
     checkpoint_minutes: float = field(default=10.0, metadata={"help": "resumable checkpoint every N minutes (0: off)"})
     seed: int = field(default=0, metadata={"help": "seed of the corpus, the initialisation and the data order"})
     init: str = field(default="", metadata={"help": "continue from this model folder (empty: a new model)"})
+    candidates_from: str = field(
+        default="",
+        metadata={"help": "verify documents also check this generator's sampled solutions (a model folder)"},
+    )
+    sampled_share: float = field(
+        default=0.5, metadata={"help": "with --candidates-from: share of verify documents on sampled solutions"}
+    )
+    sampled_problems: int = field(default=4000, metadata={"help": "with --candidates-from: problems sampled per task"})
+    samples_per_problem: int = field(default=8, metadata={"help": "with --candidates-from: solutions per problem"})
 
     def task_list(self) -> list[str]:
         return [t.strip() for t in self.tasks.split(",") if t.strip()]
 
 
-def corpus_problems(task, cfg: PretrainConfig, n: int, seed: int, exclude: set[str] = frozenset()) -> list[Problem]:
+def corpus_problems(
+    task, cfg: PretrainConfig, n: int, seed: int, exclude: AbstractSet[str] = frozenset()
+) -> list[Problem]:
     """Up to `n` distinct training-share problems of `task` (never a held-out question, none in `exclude`).
 
     Fewer when the question space is smaller (one-word problems): the documents then reuse them.
     """
     from .config import parse_counts
 
-    out, seen, draw = [], set(exclude), 0
+    out: list[Problem] = []
+    seen, draw = set(exclude), 0
     while len(out) < n:
         before = len(out)
         for p in task.make_problems(max(256, n), parse_counts(cfg.words), seed=seed * 1000 + draw):
@@ -104,20 +117,58 @@ def corpus_problems(task, cfg: PretrainConfig, n: int, seed: int, exclude: set[s
     return out[:n]
 
 
-def documents(task, problems: list[Problem], rng: random.Random, solve_share: float, n: int) -> list[tuple[str, str]]:
-    """`n` (prompt, completion) documents: solve, or verify a reference / synthetic wrong candidate."""
+def documents(
+    task,
+    problems: list[Problem],
+    rng: random.Random,
+    solve_share: float,
+    n: int,
+    sampled: dict[str, list[str]] | None = None,
+    sampled_share: float = 0.0,
+) -> list[tuple[str, str]]:
+    """`n` (prompt, completion) documents: solve, or verify a reference / synthetic wrong candidate, or (a
+    `sampled_share` of verify documents, for problems in `sampled`) one of a generator's sampled solutions."""
     fmt = task.verify_format
-    docs = []
+    docs: list[tuple[str, str]] = []
+    pool = [p for p in problems if sampled and sampled.get(p.id)]
     while len(docs) < n:
         for p in rng.sample(problems, len(problems)):
             if rng.random() < solve_share:
                 docs.append((task.prompt(p), task.reference_solution(p)))
             else:
-                cand = task.reference_solution(p) if rng.random() < 0.5 else task.perturb(p, rng)
+                if pool and rng.random() < sampled_share:
+                    p = rng.choice(pool)
+                    cand = rng.choice(sampled[p.id])  # type: ignore[index]  # pool: problems in `sampled`
+                else:
+                    cand = task.reference_solution(p) if rng.random() < 0.5 else task.perturb(p, rng)
                 docs.append((fmt.cot_prompt(task.prompt(p), cand), task.oracle_rationale(p, cand, fmt.decision)))
             if len(docs) == n:
                 break
     return docs
+
+
+def sampled_solutions(cfg: PretrainConfig, task, problems: list[Problem], out: Path) -> dict[str, list[str]]:
+    """`cfg.samples_per_problem` solutions of `cfg.candidates_from` (temperature 1) for the first
+    `cfg.sampled_problems` problems, kept in `out/sampled-{task}.jsonl` (resumable)."""
+    from .candidates import sample_candidates
+    from .engines.hf import TransformersEngine
+    from .io import read_jsonl
+    from .model import load_model
+
+    path = out / f"sampled-{task.name}.jsonl"
+    engine = TransformersEngine(*load_model(cfg.candidates_from))
+    part = problems[: cfg.sampled_problems]
+    sample_candidates(
+        engine,
+        task,
+        part,
+        path,
+        n=cfg.samples_per_problem,
+        max_new_tokens=cfg.max_new_tokens,
+        seed=cfg.seed,
+        description=f"sampling {task.name} solutions of {Path(cfg.candidates_from).name}",
+    )
+    return {r["problem_id"]: r["samples"] for r in read_jsonl(path, ("problem_id", "samples"))}
 
 
 class PackedRows(torch.utils.data.Dataset):
@@ -159,7 +210,10 @@ class PackedRows(torch.utils.data.Dataset):
 def solved(engine, task, problems, max_new_tokens: int, seed: int, temperature=1.0, context="") -> list[bool]:
     """Per problem: is one sample (greedy at temperature 0) from `engine`, after `context` text, correct?"""
     outs = engine.generate(
-        [context + task.prompt(p) for p in problems], n=1, max_new_tokens=max_new_tokens, temperature=temperature,
+        [context + task.prompt(p) for p in problems],
+        n=1,
+        max_new_tokens=max_new_tokens,
+        temperature=temperature,
         seed=seed,
     )
     return [task.is_correct(p, o[0]) for p, o in zip(problems, outs)]
@@ -248,8 +302,11 @@ def probes(model, tokenizer, task, dev: list[Problem], max_new_tokens: int, seed
     fmt = task.verify_format
     cands = [task.reference_solution(p) if i % 2 else task.perturb(p, rng) for i, p in enumerate(dev)]
     texts = engine.generate(
-        [fmt.cot_prompt(task.prompt(p), c) for p, c in zip(dev, cands)], n=1, max_new_tokens=4 * max_new_tokens,
-        temperature=0.0, seed=seed,
+        [fmt.cot_prompt(task.prompt(p), c) for p, c in zip(dev, cands)],
+        n=1,
+        max_new_tokens=4 * max_new_tokens,
+        temperature=0.0,
+        seed=seed,
     )
     oracle = [task.oracle_rationale(p, c, fmt.decision) for p, c in zip(dev, cands)]
     verdicts = [t[0].rstrip().endswith(o[-4:].strip()) for t, o in zip(texts, oracle)]
@@ -261,7 +318,7 @@ def probes(model, tokenizer, task, dev: list[Problem], max_new_tokens: int, seed
 def pretrain(cfg: PretrainConfig, out: str | Path) -> dict:
     """Pretrain the built-in model on the packed corpus; write the base, the generators, a log and a card."""
     from .model import build_tiny_model
-    from .tasks import get_task
+    from .tasks import StepTask, get_task
     from .training import TrainConfig, train_lm_rows
 
     out = Path(out)
@@ -269,9 +326,9 @@ def pretrain(cfg: PretrainConfig, out: str | Path) -> dict:
     if not tasks:
         raise GenrmError("pretrain needs at least one task: --tasks last_letter,word_sort")
     for t in tasks:
-        if not hasattr(t, "perturb"):
+        if not isinstance(t, StepTask):
             raise GenrmError(f"task {t.name} cannot be pretrained on (no synthetic candidates); use step tasks")
-    words = sorted({w for t in tasks for w in t.vocabulary()})
+    words = sorted({w for t in tasks if isinstance(t, StepTask) for w in t.vocabulary()})
     if cfg.init:
         from .model import load_model
 
@@ -290,7 +347,8 @@ def pretrain(cfg: PretrainConfig, out: str | Path) -> dict:
             held = {p.question for p in dev[task.name]}
             problems = corpus_problems(task, cfg, cfg.n_problems, seed=cfg.seed * 100 + 2 * i, exclude=held)
             per_task = rows * cfg.seq_len // (60 * len(tasks))  # ~65 tokens a document; rows reuse them if short
-            docs += documents(task, problems, rng, cfg.solve_share, per_task)
+            sampled = sampled_solutions(cfg, task, problems, out) if cfg.candidates_from else None
+            docs += documents(task, problems, rng, cfg.solve_share, per_task, sampled, cfg.sampled_share)
             bar.advance(tid)
     rng.shuffle(docs)
     data = PackedRows(tok, docs, cfg.seq_len, rows)

@@ -18,20 +18,23 @@ import os
 import threading
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
+from .config import check_prompt_format
 from .errors import GenrmError
-from .types import METHODS
-from .verifiers import CoTVerifier, GenRMVerifier, ORMVerifier, Result
+from .pipeline.run import Run
+from .pipeline.verification import make_verifier
+from .tasks import get_task
+from .types import METHODS, Result, Verifier
+from .verifiers import build_verifier
 
-PROMPT_FORMATS = ("question", "verbatim", "auto")
 _MARK = "\x00genrm-question\x00"
 
 
 class RewardModel:
     """A verifier plus the prompt it reads. `score` is thread-safe (one model call at a time)."""
 
-    def __init__(self, verifier, prompt_template: str = "{question}", method: str = "genrm", name: str = ""):
+    def __init__(self, verifier: Verifier, prompt_template: str = "{question}", method: str = "genrm", name: str = ""):
         if "{question}" not in prompt_template:
             raise GenrmError(f"prompt template {prompt_template!r} lacks '{{question}}'")
         self.verifier, self.method, self.name = verifier, method, name or method
@@ -61,8 +64,6 @@ class RewardModel:
         """A run folder (`method` picks the verifier; default: the first trained of genrm, genrm_cot,
         orm), a verifier folder inside a run (`RUN/models/genrm`), or any model spec with `method`
         (folder, Hub id, .gguf, `vllm:<model>`, OpenAI-compatible URL) and `task` (its prompt format)."""
-        from .pipeline.run import Run
-
         path = Path(str(source))
         if (path / "run.json").exists() or (
             path.parent.name == "models" and (path.parent.parent / "run.json").exists()
@@ -72,7 +73,7 @@ class RewardModel:
                     raise GenrmError(f"{path} is the '{path.name}' verifier of its run; drop --method {method}")
                 path, method = path.parent.parent, path.name
             run = Run(path)
-            overrides = dict(
+            overrides: dict[str, Any] = dict(
                 k_votes=k,
                 cot_temperature=temperature,
                 cot_max_new_tokens=max_new_tokens,
@@ -91,34 +92,22 @@ class RewardModel:
                     f"{run.file('models', method)} holds no trained verifier: run "
                     f"`genrm train-verifier {path} {method}` first"
                 )
-            from .pipeline.verification import make_verifier
-
             return cls(make_verifier(run, method), run.task.prompt_template, method, f"{path.name}/{method}")
         if method is None:
             raise GenrmError(
                 f"{source} is not a run folder: say which verifier it is with --method orm|genrm|genrm_cot"
             )
-        _check_method(method)
-        from .engines import make_engine
-        from .tasks import get_task
-
         task_obj = get_task(task or "gsm8k", data=data)
-        fmt = task_obj.verify_format
-        bs = batch_size or 256
-        if method == "orm":
-            verifier = ORMVerifier.from_pretrained(source, batch_size=bs)
-        else:
-            engine = make_engine(source, batch_size=bs, chat_template="auto" if method == "judge" else "never")
-            if method == "genrm":
-                verifier = GenRMVerifier(engine, fmt)
-            else:
-                verifier = CoTVerifier(
-                    engine,
-                    k=k or 4,
-                    fmt=fmt,
-                    temperature=1.0 if temperature is None else temperature,
-                    max_new_tokens=max_new_tokens or 256,
-                )
+        verifier = build_verifier(
+            method,
+            str(source),
+            task_obj.verify_format,
+            k=k or 4,
+            temperature=1.0 if temperature is None else temperature,
+            max_new_tokens=max_new_tokens,
+            batch_size=batch_size or 256,
+            chat_template="auto" if method == "judge" else "never",
+        )
         return cls(verifier, task_obj.prompt_template, method, f"{Path(str(source)).name}/{method}")
 
     # -- prompts --------------------------------------------------------------------------------
@@ -160,13 +149,7 @@ class RewardModel:
         return [scored[p] for p in pairs]
 
 
-def check_prompt_format(prompt_format: str, name: str = "prompt_format") -> str:
-    if prompt_format not in PROMPT_FORMATS:
-        raise GenrmError(f"{name} {prompt_format!r}: use one of {', '.join(PROMPT_FORMATS)}")
-    return prompt_format
-
-
-def _trained(run, method: str) -> bool:
+def _trained(run: Run, method: str) -> bool:
     return any((run.file("models", method) / f).exists() for f in ("config.json", "adapter_config.json"))
 
 
@@ -175,7 +158,7 @@ def _check_method(method: str) -> None:
         raise GenrmError(f"unknown verifier method '{method}': use one of {', '.join(METHODS)}")
 
 
-def load_reward_model(source: str | None = None, method: str | None = None, **kwargs) -> Any:
+def load_reward_model(source: str | Path | None = None, method: str | None = None, **kwargs: Any) -> Any:
     """A `RewardModel` (run folder, model folder, model spec) or a `RemoteRewardModel` (http(s) URL
     of `genrm serve`). Unset arguments come from GENRM_VERIFIER, GENRM_METHOD, GENRM_TASK and
     GENRM_SERVE_API_KEY, so RL frameworks that load reward code from a file can be configured
@@ -196,7 +179,10 @@ def load_reward_model(source: str | None = None, method: str | None = None, **kw
 
 
 def openrlhf_pairs(
-    queries: Sequence[str], prompts: Sequence[str] | None, prompt_format: str, clean=lambda s: s
+    queries: Sequence[str],
+    prompts: Sequence[str] | None,
+    prompt_format: str,
+    clean: Callable[[str], str] = lambda s: s,
 ) -> tuple[list[tuple[str, str]], str]:
     """OpenRLHF hands over `query` = prompt + response and the `prompts`: split each query into
     (prompt, response). Without prompts the whole query is read verbatim (prompt and response run
@@ -218,11 +204,11 @@ def openrlhf_pairs(
     return pairs, prompt_format
 
 
-def openrlhf_response(results: Sequence[Result]) -> dict:
+def openrlhf_response(results: Sequence[Result]) -> dict[str, Any]:
     """OpenRLHF's reward response: rewards, scores in [0, 1] (for dynamic filtering), per-sample logs."""
-    scores = [r[0] for r in results]
+    scores = [r.score for r in results]
     logs = {"genrm_score": scores}
-    if any(r[1] for r in results):  # K votes per item: their spread says how sure the verifier is
-        logs["genrm_vote_min"] = [min(r[1]) for r in results]
-        logs["genrm_vote_max"] = [max(r[1]) for r in results]
+    if any(r.votes for r in results):  # K votes per item: their spread says how sure the verifier is
+        logs["genrm_vote_min"] = [min(r.votes) for r in results]
+        logs["genrm_vote_max"] = [max(r.votes) for r in results]
     return {"rewards": scores, "scores": scores, "extra_logs": logs}

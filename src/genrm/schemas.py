@@ -60,7 +60,7 @@ class VerifierRow(Row):
     label: bool | None = None
 
 
-def _message(err: dict) -> str:
+def _message(err: Any) -> str:
     field = ".".join(str(x) for x in err["loc"]) or "row"
     got = err.get("input")
     shown = "null" if got is None else type(got).__name__
@@ -71,7 +71,8 @@ def _message(err: dict) -> str:
 
 def read_rows(path: str | Path, model: type[Row], key: str | None = None) -> list[dict[str, Any]]:
     """Every row of `path` validated as `model` (as plain dicts); errors name `file:line` and the fix."""
-    out, seen = [], {}
+    out: list[dict[str, Any]] = []
+    seen: dict[Any, int] = {}
     for n, raw in numbered_jsonl(path):
         try:
             row = model.model_validate(raw).model_dump()

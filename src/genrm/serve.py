@@ -22,7 +22,7 @@ import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any, Callable, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -31,8 +31,9 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
+from .config import ServeLimits
 from .errors import GenrmError
-from .reward import check_prompt_format, openrlhf_pairs, openrlhf_response
+from .reward import openrlhf_pairs, openrlhf_response
 
 
 class Item(BaseModel):
@@ -70,30 +71,6 @@ class RewardResponse(BaseModel):
     rewards: list[float]
     scores: list[float]
     extra_logs: dict[str, list[float]]
-
-
-@dataclass
-class ServeLimits:
-    """Request limits and batching settings of a server."""
-
-    max_items: int = 256  # items per request
-    max_chars: int = 32_000  # characters per item (question + solution, or query)
-    max_body_bytes: int = 64 * 2**20
-    max_batch_items: int = 64  # items per model call
-    max_wait_ms: float = 5.0  # how long a lone request waits for others to batch with
-    max_queue_items: int = 4096  # items waiting for the model; beyond: 429
-    prompt_format: str = "auto"  # how /get_reward reads its prompts (see genrm.reward)
-
-    def __post_init__(self):
-        for name in ("max_items", "max_chars", "max_body_bytes", "max_batch_items", "max_queue_items"):
-            if getattr(self, name) < 1:
-                raise GenrmError(f"{name}={getattr(self, name)}: must be >= 1")
-        check_prompt_format(self.prompt_format, "--prompt-format")
-        if self.max_queue_items < self.max_items:
-            raise GenrmError(
-                f"max_queue_items={self.max_queue_items} < max_items={self.max_items}: a full request could never "
-                "be queued; raise --max-queue-items"
-            )
 
 
 class QueueFull(Exception):
@@ -148,11 +125,13 @@ class DynamicBatcher:
         self.jobs.append((items, fut, time.monotonic()))
         self.queued_items += len(items)
         self.stats["requests"] += 1
+        assert self._wake is not None  # set by start()
         self._wake.set()
         return await fut
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
+        assert self._wake is not None  # set by start()
         while True:
             if not self.jobs:
                 self._wake.clear()
@@ -161,7 +140,8 @@ class DynamicBatcher:
             wait = self.jobs[0][2] + self.max_wait_s - time.monotonic()
             if self.queued_items < self.max_batch_items and wait > 0:
                 await asyncio.sleep(wait)  # a lone request waits a moment for others to share the batch
-            batch, n = [], 0
+            batch: list[tuple[list[Any], asyncio.Future[Any]]] = []
+            n = 0
             while self.jobs and (not batch or n + len(self.jobs[0][0]) <= self.max_batch_items):
                 items, fut, _ = self.jobs.popleft()
                 self.queued_items -= len(items)
@@ -307,10 +287,10 @@ def create_app(reward_model, limits: ServeLimits | None = None, api_key: str | N
         except GenrmError as e:
             raise HTTPException(422, str(e)) from e
         results = await run(pairs)
-        body = {"scores": [r[0] for r in results], "method": reward_model.method}
+        body = {"scores": [r.score for r in results], "method": reward_model.method}
         if req.return_votes:
-            body["votes"] = [r[1] for r in results]
-            body["rationales"] = [r[2] for r in results]
+            body["votes"] = [r.votes for r in results]
+            body["rationales"] = [r.rationales for r in results]
         return body
 
     @app.post("/get_reward", response_model=RewardResponse, dependencies=[Depends(authorize)])

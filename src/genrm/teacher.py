@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .formats import VerifyFormat
-from .io import JsonlAppender, iter_jsonl
-from .progress import progress_bar
+from .io import resume_jsonl
 from .types import Candidate, Problem
 
 _MARKUP = re.compile(r"\*\*|</?b>|__")
@@ -58,27 +57,31 @@ def teacher_rationales(
 ) -> tuple[dict[tuple[str, int], list[str]], dict]:
     """Kept training rationales by (problem id, candidate index), and counts of what was kept."""
     fmt = fmt or VerifyFormat()
-    raw_path = Path(raw_path)
-    raw: dict[tuple[str, int], list[str]] = {}
-    if raw_path.exists():
-        for r in iter_jsonl(raw_path, ("problem_id", "index", "outputs"), tolerate_torn_tail=True):
-            raw[(r["problem_id"], r["index"])] = r["outputs"]
-    todo = [(p, c) for p, c in pairs if (p.id, c.index) not in raw]
-    with JsonlAppender(raw_path) as w, progress_bar("teacher rationales", len(pairs)) as (bar, tid):
-        bar.advance(tid, len(pairs) - len(todo))
-        for i in range(0, len(todo), chunk):
-            part = todo[i : i + chunk]
-            outs = engine.generate(
-                [task.teacher_prompt(p, c.text) for p, c in part],
-                n=k,
-                max_new_tokens=max_new_tokens,
-                temperature=temperature,
-                seed=seed * 1_000_003 + i,
-            )
-            for (p, c), texts in zip(part, outs):
-                raw[(p.id, c.index)] = texts
-                w.write({"problem_id": p.id, "index": c.index, "label": bool(c.correct), "outputs": texts})
-            bar.advance(tid, len(part))
+
+    def work(start: int, part: list[tuple[Problem, Candidate]]) -> list[dict]:
+        outs = engine.generate(
+            [task.teacher_prompt(p, c.text) for p, c in part],
+            n=k,
+            max_new_tokens=max_new_tokens,
+            temperature=temperature,
+            seed=seed * 1_000_003 + start,
+        )
+        return [
+            {"problem_id": p.id, "index": c.index, "label": bool(c.correct), "outputs": texts}
+            for (p, c), texts in zip(part, outs)
+        ]
+
+    rows, _ = resume_jsonl(
+        raw_path,
+        pairs,
+        lambda pc: (pc[0].id, pc[1].index),
+        lambda r: (r["problem_id"], r["index"]),
+        work,
+        chunk=chunk,
+        description="teacher rationales",
+        required=("problem_id", "index", "outputs"),
+    )
+    raw = {key: r["outputs"] for key, r in rows.items()}
     kept: dict[tuple[str, int], list[str]] = {}
     stats = {"candidates": len(pairs), "rationales": 0, "no_verdict": 0, "agree": 0}
     for p, c in pairs:

@@ -22,8 +22,9 @@ import torch
 from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments
 from transformers.utils import logging as hf_logging
 
+from .batching import pad
 from .config import TrainConfig
-from .engines import cpu_has_bf16
+from .device import bf16_available
 from .errors import GenrmError
 from .io import replace_dir, write_json
 from .model import LORA_BASE, quiet_hf_progress
@@ -104,18 +105,10 @@ class _Monitor(TrainerCallback):
 
 def _pad_collate(pad_id: int, label_pad: int | None):
     def collate(rows: list[dict]) -> dict[str, torch.Tensor]:
-        width = max(len(r["input_ids"]) for r in rows)
-        ids = torch.full((len(rows), width), pad_id, dtype=torch.long)  # (B, T)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)  # (B, T)
-        for i, r in enumerate(rows):
-            ids[i, : len(r["input_ids"])] = torch.tensor(r["input_ids"])
-            mask[i, : len(r["input_ids"])] = 1
+        ids, mask = pad([r["input_ids"] for r in rows], pad_id)  # (B, T) each
         batch = {"input_ids": ids, "attention_mask": mask}
         if label_pad is not None:  # token labels: -100 on prompt and padding
-            labels = torch.full((len(rows), width), label_pad, dtype=torch.long)
-            for i, r in enumerate(rows):
-                labels[i, : len(r["labels"])] = torch.tensor(r["labels"])
-            batch["labels"] = labels
+            batch["labels"] = pad([r["labels"] for r in rows], label_pad)[0]
         else:  # one float label per sequence (ORM)
             batch["labels"] = torch.tensor([[float(r["labels"])] for r in rows])  # (B, 1)
         return batch
@@ -185,7 +178,7 @@ def _run(
         lr_scheduler_kwargs={"num_decay_steps": max(1, int(cfg.decay_ratio * cfg.max_steps))},
         warmup_steps=max(1, math.ceil(cfg.warmup_ratio * cfg.max_steps)),
         weight_decay=cfg.weight_decay,
-        bf16=cfg.bf16 and (cuda or cpu_has_bf16()),
+        bf16=cfg.bf16 and bf16_available("cuda" if cuda else "cpu"),
         use_cpu=not cuda,
         logging_steps=max(1, min(50, cfg.max_steps // 20)),
         save_strategy="steps" if saving else "no",

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Protocol, Sequence, runtime_checkable
 
 if TYPE_CHECKING:
     from .formats import VerifyFormat
 
-Result = tuple[float, list[float], list[str]]  # a verifier's (score, K votes, K rationales) for one item
 TRAINED_KINDS = ("orm", "genrm", "genrm_cot")  # verifiers fine-tuned on verifier rows
 METHODS = (*TRAINED_KINDS, "judge")  # every verification method a run can score with
 
@@ -37,15 +36,31 @@ class Candidate:
     correct: bool | None = None  # None until labelled
 
 
+class Result(NamedTuple):
+    """What a verifier says about one (solve prompt, solution) item. A tuple, so `score, votes,
+    rationales = result` works; `votes` and `rationales` are the K per-rationale p(Yes) and texts of
+    GenRM-CoT and the judge, empty for ORM and GenRM."""
+
+    score: float
+    votes: list[float]
+    rationales: list[str]
+
+
 @dataclass
 class Score:
-    """A verifier's score of one candidate; `votes` holds per-rationale scores for GenRM-CoT."""
+    """One candidate's row in a run's `scores/{method}.jsonl` (under its problem's `scores` list)."""
 
-    problem_id: str
     index: int
     score: float
     votes: list[float] = field(default_factory=list)
     rationales: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, index: int, result: Result) -> "Score":
+        return cls(index, result.score, list(result.votes), list(result.rationales))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @runtime_checkable
@@ -72,6 +87,22 @@ class Task(Protocol):
     def is_correct(self, problem: Problem, solution: str) -> bool: ...
 
     def oracle_rationale(self, problem: Problem, solution: str, decision: str = ...) -> str: ...
+
+
+Item = tuple[str, str]  # (solve prompt, solution) as a verifier reads it
+
+
+@runtime_checkable
+class Verifier(Protocol):
+    """Anything that scores (solve prompt, solution) items: `ORMVerifier`, `GenRMVerifier`, `CoTVerifier`
+    (GenRM-CoT and the judge), or your own. `RewardModel`, `genrm serve` and the pipeline need nothing more."""
+
+    def score(self, items: Sequence[Item], description: str | None = None) -> list[Result]:
+        """One `Result` per item, in order; `description` names a progress bar."""
+        ...
+
+
+Probs = list[list[float]]  # per item: p(choice) for each choice
 
 
 @runtime_checkable
@@ -101,3 +132,22 @@ class Engine(Protocol):
     ) -> list[list[float]]:
         """p(choice) as the next token after each prompt (+ its prefix)."""
         ...
+
+
+@runtime_checkable
+class PrefixSharingEngine(Engine, Protocol):
+    """An engine that samples K rationales per prompt from one prefill and reads p(choice) after each
+    (`TransformersEngine`); `CoTVerifier` uses it when the engine has it."""
+
+    def sample_and_decide(
+        self,
+        prompts: Sequence[str],
+        k: int,
+        decision: Callable[[str], str],
+        choices: Sequence[str] = (" Yes", " No"),
+        max_new_tokens: int = 64,
+        temperature: float = 1.0,
+        seed: int = 0,
+        stop: Sequence[str] = (),
+        description: str | None = None,
+    ) -> tuple[list[list[str]], list[Probs]]: ...

@@ -11,7 +11,7 @@ Rows use TRL's conventions: `prompt` + `completion` (SFT), plus `label` (unpaire
 from __future__ import annotations
 
 import random
-from typing import Sequence
+from typing import Any, Sequence
 
 from .errors import GenrmError
 from .formats import VerifyFormat
@@ -29,7 +29,9 @@ def balanced_pairs(problems, candidates: dict[str, list[Candidate]], seed: int, 
     rng = random.Random(seed)
     pos, neg, pairs = [], [], []
     for p in problems:
-        seen, p_pos, p_neg = set(), [], []
+        seen: set[str] = set()
+        p_pos: list[tuple[Problem, Candidate]] = []
+        p_neg: list[tuple[Problem, Candidate]] = []
         for c in candidates.get(p.id, []):
             if c.text in seen:
                 continue
@@ -49,7 +51,11 @@ def balanced_pairs(problems, candidates: dict[str, list[Candidate]], seed: int, 
         k = min(len(pos), len(neg))
         pairs = rng.sample(pos, k) + rng.sample(neg, k)
     rng.shuffle(pairs)
-    stats = {"unique_correct": len(pos), "unique_incorrect": len(neg), "kept_per_class": len(pairs) // 2}
+    stats: dict[str, Any] = {
+        "unique_correct": len(pos),
+        "unique_incorrect": len(neg),
+        "kept_per_class": len(pairs) // 2,
+    }
     stats["balance"] = "within problem" if within_problem else "global"
     return pairs, stats
 
@@ -74,7 +80,11 @@ def build_verifier_rows(
         sp = task.prompt(p)
         rows["orm"].append({"prompt": sp, "completion": c.text, "label": bool(c.correct)})
         rows["genrm"].append(
-            {"prompt": fmt.direct_prompt(sp, c.text), "completion": fmt.verdict(c.correct), "label": bool(c.correct)}
+            {
+                "prompt": fmt.direct_prompt(sp, c.text),
+                "completion": fmt.verdict(bool(c.correct)),
+                "label": bool(c.correct),
+            }
         )
         if rationales is not None:
             cots = rationales.get((p.id, c.index), [])

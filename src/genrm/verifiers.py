@@ -4,30 +4,34 @@
 - `GenRMVerifier`: p(" Yes") at the decision token after the direct verification prompt.
 - `CoTVerifier`: GenRM-CoT: sample K rationales, read p(" Yes") after each, average (majority
   voting). With an untuned model it is the LLM-as-a-Judge baseline.
-Every verifier returns `(score, votes, rationales)` per item.
+Each is a `genrm.types.Verifier` and returns one `Result(score, votes, rationales)` per item.
+`build_verifier(method, model, fmt, ...)` is the one way the pipeline, `RewardModel` and
+`genrm serve` make them.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from pathlib import Path
+from typing import Any, Sequence
 
 import torch
 
-from .engines import TransformersEngine, autocast
+from .device import autocast
+from .engines import make_engine
+from .engines.hf import TransformersEngine
+from .errors import GenrmError
 from .formats import VerifyFormat
 from .progress import progress_bar
-from .types import Engine, Result
-
-Item = tuple[str, str]  # (solve prompt, solution)
+from .types import METHODS, Engine, Item, PrefixSharingEngine, Probs, Result, Verifier
 
 
 class ORMVerifier:
-    def __init__(self, model, tokenizer, batch_size: int = 256):
+    def __init__(self, model: Any, tokenizer: Any, batch_size: int = 256):
         self.engine = TransformersEngine(model, tokenizer, batch_size=batch_size)  # batching and padding
         self.model = model.eval()
 
     @classmethod
-    def from_pretrained(cls, path, batch_size: int = 256, **load_kwargs) -> "ORMVerifier":
+    def from_pretrained(cls, path: str | Path, batch_size: int = 256, **load_kwargs: Any) -> "ORMVerifier":
         """An ORM folder (full model or LoRA adapter over a base; `load_kwargs` go to `load_model`)."""
         from .model import load_model
 
@@ -37,15 +41,15 @@ class ORMVerifier:
     @torch.inference_mode()
     def score(self, items: Sequence[Item], description: str | None = None) -> list[Result]:
         seqs = self.engine.encode([p + s for p, s in items])
-        out: list[Result] = [(0.0, [], [])] * len(items)
+        out: list[Result] = [Result(0.0, [], [])] * len(items)
         e = self.engine
         with progress_bar(description, len(seqs)) as (bar, tid):
-            for batch in e._batches([len(s) for s in seqs]):
-                ids, mask = e._pad([seqs[i] for i in batch], left=False)
+            for batch in e.batches([len(s) for s in seqs]):
+                ids, mask = e.pad([seqs[i] for i in batch], left=False)
                 with autocast(e.device):
                     logits = self.model(input_ids=ids, attention_mask=mask).logits.float()  # (B, 1)
                 for i, v in zip(batch, torch.sigmoid(logits[:, 0]).tolist()):
-                    out[i] = (v, [], [])
+                    out[i] = Result(v, [], [])
                 bar.advance(tid, len(batch))
         return out
 
@@ -57,7 +61,7 @@ class GenRMVerifier:
     def score(self, items: Sequence[Item], description: str | None = None) -> list[Result]:
         prompts = [self.fmt.direct_prompt(p, s) for p, s in items]
         probs = self.engine.choice_probs(prompts, (self.fmt.yes, self.fmt.no), description=description)
-        return [(_yes(py, pn, self.normalize), [], []) for py, pn in probs]
+        return [Result(_yes(py, pn, self.normalize), [], []) for py, pn in probs]
 
 
 class CoTVerifier:
@@ -67,15 +71,16 @@ class CoTVerifier:
         k: int = 4,
         fmt: VerifyFormat | None = None,
         temperature: float = 1.0,
-        max_new_tokens: int = 128,
+        max_new_tokens: int | None = None,
         normalize: bool = False,
         seed: int = 0,
         shared_prefix: bool = True,
     ):
         self.engine, self.k, self.fmt = engine, k, fmt or VerifyFormat()
+        max_new_tokens = max_new_tokens or self.fmt.max_rationale_tokens
         self.temperature, self.max_new_tokens, self.normalize, self.seed = temperature, max_new_tokens, normalize, seed
         # one prefill per candidate for its K rationales, where the engine can (Transformers; vLLM caches prefixes)
-        self.shared_prefix = shared_prefix and hasattr(engine, "sample_and_decide")
+        self.shared_prefix = shared_prefix and isinstance(engine, PrefixSharingEngine)
 
     def score(self, items: Sequence[Item], description: str | None = None) -> list[Result]:
         cot_prompts = [self.fmt.cot_prompt(p, s) for p, s in items]
@@ -83,11 +88,12 @@ class CoTVerifier:
         out = []
         for rs, ps in zip(rationales, probs):
             votes = [_yes(py, pn, self.normalize) for py, pn in ps]
-            out.append((sum(votes) / len(votes), votes, rs))
+            out.append(Result(sum(votes) / len(votes), votes, list(rs)))
         return out
 
-    def _shared(self, cot_prompts: list[str], description: str | None):
+    def _shared(self, cot_prompts: list[str], description: str | None) -> tuple[list[list[str]], list[Probs]]:
         """K rationales per candidate from one prefill; p(Yes) continuing the same cache."""
+        assert isinstance(self.engine, PrefixSharingEngine)
         return self.engine.sample_and_decide(
             cot_prompts,
             self.k,
@@ -100,7 +106,7 @@ class CoTVerifier:
             description=description and f"{description}: rationales",
         )
 
-    def _naive(self, cot_prompts: list[str], description: str | None):
+    def _naive(self, cot_prompts: list[str], description: str | None) -> tuple[list[list[str]], list[Probs]]:
         """K rationales per candidate (each prefilled), then p(Yes) after each, encoded from scratch."""
         rationales = self.engine.generate(
             cot_prompts,
@@ -119,3 +125,38 @@ class CoTVerifier:
 
 def _yes(p_yes: float, p_no: float, normalize: bool) -> float:
     return p_yes / max(p_yes + p_no, 1e-12) if normalize else p_yes
+
+
+def build_verifier(
+    method: str,
+    model: str,
+    fmt: VerifyFormat | None = None,
+    *,
+    k: int = 4,
+    temperature: float = 1.0,
+    max_new_tokens: int | None = None,
+    seed: int = 0,
+    batch_size: int = 256,
+    chat_template: str | bool = "never",
+    tensor_parallel_size: int = 1,
+    load_kwargs: dict[str, Any] | None = None,
+) -> Verifier:
+    """The verifier `method` (orm, genrm, genrm_cot, judge) over `model`: an ORM folder, or for the others any
+    engine spec (folder, Hub id, `vllm:<model>`, server URL). GenRM-CoT and the judge sample `k` rationales at
+    `temperature`, each up to `max_new_tokens` (default: the format's `max_rationale_tokens`)."""
+    if method not in METHODS:
+        raise GenrmError(f"unknown verifier method '{method}': use one of {', '.join(METHODS)}")
+    if method == "orm":
+        if str(model).startswith(("http://", "https://", "openai:", "vllm:")):
+            raise GenrmError(f"an ORM is a scalar-head model folder, not {model}; give its folder or Hub id")
+        return ORMVerifier.from_pretrained(model, batch_size=batch_size, **(load_kwargs or {}))
+    engine = make_engine(
+        model,
+        batch_size=batch_size,
+        chat_template=chat_template,
+        tensor_parallel_size=tensor_parallel_size,
+        load_kwargs=load_kwargs,
+    )
+    if method == "genrm":
+        return GenRMVerifier(engine, fmt)
+    return CoTVerifier(engine, k=k, fmt=fmt, temperature=temperature, max_new_tokens=max_new_tokens, seed=seed)

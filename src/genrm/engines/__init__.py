@@ -5,17 +5,22 @@
 - `OpenAIEngine`: any OpenAI-compatible HTTP server (`/v1/completions` with logprobs).
 
 `make_engine(spec, ...)` builds one from a string: a model folder or Hub id (Transformers),
-`vllm:<model>`, or `http://host:port[/v1]` / `openai:<url>` (optionally `...#model-name`).
+`vllm:<model>`, or `http://host:port[/v1]` / `openai:<url>` (optionally `...#model-name`);
+`register_engine(prefix, factory)` adds a backend under a prefix of its own.
 """
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
+from ..errors import GenrmError
+from ..types import Engine
 from .text import cut_at_stop, render
 
 _HF = ("TransformersEngine", "autocast", "cpu_has_bf16", "use_chat_template")
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     """The Transformers engine and its helpers load torch: imported on first use only (PEP 562)."""
     if name in _HF:
         from . import hf
@@ -24,36 +29,81 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'genrm.engines' has no attribute {name!r}")
 
 
+EngineFactory = Callable[..., Engine]
+"""`factory(spec, *, batch_size, chat_template, tensor_parallel_size, api_key, load_kwargs) -> Engine`."""
+
+_REGISTRY: dict[str, EngineFactory] = {}
+
+
+def register_engine(prefix: str, factory: EngineFactory, *, replace: bool = False) -> None:
+    """Make `make_engine` build specs that start with `prefix` (e.g. "sglang:") with `factory`; the longest
+    registered prefix wins, and "" is the fallback (Transformers). A taken prefix needs `replace=True`."""
+    if prefix in _REGISTRY and not replace:
+        raise GenrmError(f"an engine is already registered for {prefix!r}; pass replace=True to override it")
+    _REGISTRY[prefix] = factory
+
+
 def make_engine(
     spec: str,
     batch_size: int = 256,
     chat_template: str | bool = False,
     tensor_parallel_size: int = 1,
     api_key: str | None = None,
-    load_kwargs: dict | None = None,
-):
-    """An engine from a spec string (see the module docstring)."""
+    load_kwargs: dict[str, Any] | None = None,
+) -> Engine:
+    """An engine from a spec string (see the module docstring and `register_engine`)."""
     spec = str(spec)
-    if spec.startswith(("http://", "https://", "openai:")):
-        from .openai import OpenAIEngine
+    prefix = max((p for p in _REGISTRY if spec.startswith(p)), key=len)
+    return _REGISTRY[prefix](
+        spec,
+        batch_size=batch_size,
+        chat_template=chat_template,
+        tensor_parallel_size=tensor_parallel_size,
+        api_key=api_key,
+        load_kwargs=load_kwargs,
+    )
 
-        url, _, model = spec.removeprefix("openai:").partition("#")
-        return OpenAIEngine(url, model=model or None, api_key=api_key)
-    if spec.startswith("vllm:"):
-        from .vllm import VLLMEngine
 
-        kw = load_kwargs or {}
-        return VLLMEngine(
-            spec.removeprefix("vllm:"),
-            tensor_parallel_size=tensor_parallel_size,
-            chat_template=chat_template,
-            trust_remote_code=kw.get("trust_remote_code", False),
-        )
+def _transformers(
+    spec: str, *, batch_size: int, chat_template: str | bool, load_kwargs: dict[str, Any] | None, **_: Any
+) -> Engine:
     from .hf import TransformersEngine
 
-    return TransformersEngine.from_pretrained(
+    engine: Engine = TransformersEngine.from_pretrained(
         spec, chat_template=chat_template, load_kwargs=load_kwargs, batch_size=batch_size
     )
+    return engine
+
+
+def _vllm(
+    spec: str,
+    *,
+    chat_template: str | bool,
+    tensor_parallel_size: int,
+    load_kwargs: dict[str, Any] | None,
+    **_: Any,
+) -> Engine:
+    from .vllm import VLLMEngine
+
+    return VLLMEngine(
+        spec.removeprefix("vllm:"),
+        tensor_parallel_size=tensor_parallel_size,
+        chat_template=chat_template,
+        trust_remote_code=(load_kwargs or {}).get("trust_remote_code", False),
+    )
+
+
+def _openai(spec: str, *, api_key: str | None, **_: Any) -> Engine:
+    from .openai import OpenAIEngine
+
+    url, _sep, model = spec.removeprefix("openai:").partition("#")
+    return OpenAIEngine(url, model=model or None, api_key=api_key)
+
+
+register_engine("", _transformers)
+register_engine("vllm:", _vllm)
+for _prefix in ("http://", "https://", "openai:"):
+    register_engine(_prefix, _openai)
 
 
 __all__ = [
@@ -62,6 +112,7 @@ __all__ = [
     "cpu_has_bf16",
     "cut_at_stop",
     "make_engine",
+    "register_engine",
     "render",
     "use_chat_template",
 ]

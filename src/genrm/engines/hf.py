@@ -10,24 +10,14 @@ from typing import Callable, Sequence
 
 import torch
 
+from ..batching import length_batches, pad
+from ..device import autocast, cpu_has_bf16
 from ..errors import GenrmError
 from ..progress import progress_bar
+from .shared_prefix import sample_and_decide
 from .text import cut_at_stop, render
 
-
-def autocast(device: str):
-    """bf16 autocast on CPUs that have bf16 matrix units and on CUDA; a no-op elsewhere."""
-    if device.startswith("cuda"):
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=cpu_has_bf16())
-
-
-def cpu_has_bf16() -> bool:
-    try:
-        flags = open("/proc/cpuinfo").read()
-    except OSError:
-        return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags
+__all__ = ["TransformersEngine", "autocast", "cpu_has_bf16", "use_chat_template"]
 
 
 def use_chat_template(tokenizer, setting: str | bool) -> bool:
@@ -74,7 +64,7 @@ class TransformersEngine:
         texts = render(self.tokenizer, texts, prefixes, self.chat_template)
         return self.tokenizer(texts, add_special_tokens=not self.chat_template).input_ids
 
-    def _stop_ids(self, stop: Sequence[str]) -> tuple[list[int], list[str]]:
+    def stop_ids(self, stop: Sequence[str]) -> tuple[list[int], list[str]]:
         """Stops that are one token become extra EOS ids (cheap); longer ones go to `stop_strings`."""
         ids, strings = [], []
         for s in stop:
@@ -87,7 +77,7 @@ class TransformersEngine:
 
     def sampling(self, temperature: float, max_new_tokens: int, stop: Sequence[str] = ()) -> dict:
         """`generate` arguments: plain sampling at `temperature` (greedy at 0), ending at EOS or a stop."""
-        stop_ids, stop_strings = self._stop_ids(stop)
+        stop_ids, stop_strings = self.stop_ids(stop)
         eos = [i for i in [self.tokenizer.eos_token_id, *stop_ids] if i is not None]
         extra = {"stop_strings": list(stop_strings), "tokenizer": self.tokenizer} if stop_strings else {}
         return dict(
@@ -101,29 +91,13 @@ class TransformersEngine:
             **extra,
         )
 
-    def _batches(self, lengths: list[int], extra: int = 0, rows_per_item: int = 1):
-        """Index batches in length order, capped by rows and by padded tokens (an item may expand to several rows)."""
-        order = sorted(range(len(lengths)), key=lambda i: lengths[i])
-        batch: list[int] = []
-        for i in order:
-            longest = max(lengths[i], max((lengths[j] for j in batch), default=0)) + extra
-            rows = (len(batch) + 1) * rows_per_item
-            if batch and (rows > max(self.batch_size, rows_per_item) or longest * rows > self.max_batch_tokens):
-                yield batch
-                batch = []
-            batch.append(i)
-        if batch:
-            yield batch
+    def batches(self, lengths: list[int], extra: int = 0, rows_per_item: int = 1):
+        """Index batches in length order within this engine's row and padded-token caps."""
+        return length_batches(lengths, self.batch_size, self.max_batch_tokens, extra, rows_per_item)
 
-    def _pad(self, seqs: list[list[int]], left: bool):
-        width = max(len(s) for s in seqs)
-        pad = self.tokenizer.pad_token_id
-        ids = torch.full((len(seqs), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(seqs), width), dtype=torch.long)
-        for r, s in enumerate(seqs):
-            sl = slice(width - len(s), width) if left else slice(0, len(s))
-            ids[r, sl] = torch.tensor(s)
-            mask[r, sl] = 1
+    def pad(self, seqs: list[list[int]], left: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """`(ids, attention_mask)` on this engine's device."""
+        ids, mask = pad(seqs, self.tokenizer.pad_token_id, left)
         return ids.to(self.device), mask.to(self.device)
 
     @torch.inference_mode()
@@ -150,8 +124,8 @@ class TransformersEngine:
         texts: dict[int, str] = {}
         torch.manual_seed(seed)
         with progress_bar(description, len(flat)) as (bar, tid):
-            for batch in self._batches([len(s) for _, s in flat], extra=max_new_tokens):
-                input_ids, mask = self._pad([flat[i][1] for i in batch], left=True)
+            for batch in self.batches([len(s) for _, s in flat], extra=max_new_tokens):
+                input_ids, mask = self.pad([flat[i][1] for i in batch], left=True)
                 with autocast(self.device):
                     gen = self.model.generate(
                         input_ids=input_ids, attention_mask=mask, **self.sampling(temperature, max_new_tokens, stop)
@@ -181,8 +155,6 @@ class TransformersEngine:
         See `genrm.engines.shared_prefix`: the same texts and probabilities as `generate(prompts, n=k)`
         followed by `choice_probs` on every (prompt, decision(rationale)), at a fraction of the cost.
         """
-        from .shared_prefix import sample_and_decide
-
         return sample_and_decide(
             self, prompts, k, decision, choices, max_new_tokens, temperature, seed, stop, description
         )
@@ -206,8 +178,8 @@ class TransformersEngine:
         seqs = [s + prefix for s in self.encode(prompts, prefixes)]
         out: list[list[float]] = [[] for _ in prompts]
         with progress_bar(description, len(seqs)) as (bar, tid):
-            for batch in self._batches([len(s) for s in seqs]):
-                input_ids, mask = self._pad([seqs[i] for i in batch], left=False)
+            for batch in self.batches([len(s) for s in seqs]):
+                input_ids, mask = self.pad([seqs[i] for i in batch], left=False)
                 last = mask.sum(1) - 1  # (B,) index of each row's last real token
                 with autocast(self.device):
                     hidden = self.model.get_decoder()(input_ids=input_ids, attention_mask=mask).last_hidden_state

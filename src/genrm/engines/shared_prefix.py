@@ -17,14 +17,17 @@ Given the same random stream the texts and probabilities equal the naive path's 
 from __future__ import annotations
 
 import inspect
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import torch
 from transformers import DynamicCache
 
+from ..device import autocast
 from ..progress import progress_bar
-from .hf import autocast
 from .text import cut_at_stop
+
+if TYPE_CHECKING:
+    from .hf import TransformersEngine
 
 
 def _cache_kw(model) -> str:
@@ -51,7 +54,7 @@ def _generated_length(tokens: list[int], ends: set[int], tokenizer, stop_strings
 
 @torch.inference_mode()
 def sample_and_decide(
-    engine,
+    engine: TransformersEngine,
     prompts: Sequence[str],
     k: int,
     decision: Callable[[str], str],
@@ -65,7 +68,7 @@ def sample_and_decide(
     tok, model = engine.tokenizer, engine.model
     ids = engine.encode(prompts)
     prefix_ids, targets = engine.decision_ids(choices)
-    stop_ids, stop_strings = engine._stop_ids(stop)
+    stop_ids, stop_strings = engine.stop_ids(stop)
     eos = tok.eos_token_id
     ends = {i for i in [eos, *stop_ids] if i is not None}
     texts: list[list[str]] = [[] for _ in prompts]
@@ -73,8 +76,8 @@ def sample_and_decide(
     cache_kw = _cache_kw(model)
     torch.manual_seed(seed)
     with progress_bar(description, len(prompts) * k) as (bar, tid):
-        for batch in engine._batches([len(s) for s in ids], extra=max_new_tokens, rows_per_item=k):
-            input_ids, mask = engine._pad([ids[i] for i in batch], left=True)  # (B, T)
+        for batch in engine.batches([len(s) for s in ids], extra=max_new_tokens, rows_per_item=k):
+            input_ids, mask = engine.pad([ids[i] for i in batch], left=True)  # (B, T)
             width = input_ids.shape[1]
             cache = DynamicCache(config=model.config)
             with autocast(engine.device):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 
-def render(tokenizer, prompts: Sequence[str], prefixes: Sequence[str] | None, chat: bool) -> list[str]:
+def render(tokenizer: Any, prompts: Sequence[str], prefixes: Sequence[str] | None, chat: bool) -> list[str]:
     """Prompt texts: each prompt as one user turn of the chat template (when `chat`), then its prefix."""
     prefixes = prefixes or [""] * len(prompts)
     if not chat:

@@ -24,6 +24,6 @@ def env_reward_model():
 
 
 def env_prompt_format() -> str:
-    from ..reward import check_prompt_format
+    from ..config import check_prompt_format
 
     return check_prompt_format(os.environ.get("GENRM_PROMPT_FORMAT", "auto"), "GENRM_PROMPT_FORMAT")

@@ -29,6 +29,7 @@ def make_reward_func(
 
     from genrm.integrations import guard as guarding
     from genrm.reward import openrlhf_pairs, openrlhf_response
+    from genrm.types import Result
 
     guard = guarding.GuardedScorer(verifier, timeout_s, "openrlhf")
     fallback = guarding.fallback_score(fallback_score)
@@ -37,7 +38,7 @@ def make_reward_func(
         clean = getattr(verifier, "clean_completion", lambda s: s)
         pairs, fmt = openrlhf_pairs(list(queries), None if prompts is None else list(prompts), prompt_format, clean)
         results = guard.score(pairs, prompt_format=fmt)
-        body = openrlhf_response(results if results is not None else [(fallback, [], [])] * len(pairs))
+        body = openrlhf_response(results if results is not None else [Result(fallback, [], [])] * len(pairs))
         return {
             "rewards": torch.tensor(body["rewards"], dtype=torch.float32),
             "scores": torch.tensor(body["scores"], dtype=torch.float32),

@@ -94,11 +94,11 @@ class GRPOReward:
         results = self.guard.score([(questions[i], solutions[i]) for i in keep], prompt_format=fmt)
         out: list[float | None] = [None] * len(solutions)
         for i, r in zip(keep, results or []):
-            out[i] = float(r[0])
+            out[i] = float(r.score)
         log_metric = kwargs.get("log_metric")
         if callable(log_metric):
             if results and keep:
-                log_metric(f"{self.__name__}/score_mean", sum(out[i] for i in keep) / len(keep))
+                log_metric(f"{self.__name__}/score_mean", sum(out[i] or 0.0 for i in keep) / len(keep))
             log_metric(f"{self.__name__}/skipped_too_long", float(len(solutions) - len(keep)))
             failed = sum(self.guard.stats[k] for k in ("timeouts", "failures", "busy"))
             log_metric(f"{self.__name__}/failed_calls", float(failed))

@@ -55,7 +55,7 @@ def make_compute_score(
     ) -> list[float]:
         items = [(_question(info, question_key, i), s) for i, (s, info) in enumerate(zip(solution_strs, extra_infos))]
         results = guard.score(items, prompt_format=prompt_format)
-        return [fallback] * len(items) if results is None else [float(r[0]) for r in results]
+        return [fallback] * len(items) if results is None else [float(r.score) for r in results]
 
     def compute_score(data_source, solution_str: str, ground_truth=None, extra_info=None, **kwargs) -> float:
         return compute_score_batch([data_source], [solution_str], [ground_truth], [extra_info])[0]

@@ -45,6 +45,7 @@ def make_problems(run: Run) -> dict:
 def _data_problems(run: Run) -> dict:
     """Dataset tasks: test problems from the test split (or carved out of a single file), the rest from train."""
     c, task = run.config, run.task
+    assert isinstance(task, DataTask)
     rng = random.Random(c.seed)
     if task.single_file():
         pool = _unique(task.load("all"))

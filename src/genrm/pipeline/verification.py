@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 from transformers import set_seed
@@ -15,9 +16,9 @@ from ..model import build_tiny_model, load_model, merge_lora
 from ..schemas import VerifierRow, read_rows
 from ..teacher import teacher_rationales
 from ..training import train_lm, train_orm
-from ..types import TRAINED_KINDS
+from ..types import TRAINED_KINDS, Verifier
 from ..verifier_data import balanced_pairs, build_verifier_rows
-from ..verifiers import CoTVerifier, GenRMVerifier, ORMVerifier
+from ..verifiers import build_verifier
 from .run import Run, _engine, generator_spec
 
 
@@ -40,7 +41,7 @@ def make_verifier_data(run: Run) -> dict:
                 run.file("verifier_data", "teacher_raw.jsonl"),
                 k=c.k_votes,
                 temperature=c.cot_temperature,
-                max_new_tokens=c.cot_max_new_tokens,
+                max_new_tokens=c.cot_max_new_tokens or run.fmt.max_rationale_tokens,
                 seed=c.seed,
                 fmt=run.fmt,
             )
@@ -60,7 +61,7 @@ def make_verifier_data(run: Run) -> dict:
 def _copy_verifier_rows(run: Run) -> dict:
     src = Path(run.config.verifier_data_dir)
     src = src / "verifier_data" if (src / "verifier_data").is_dir() else src
-    stats = {"source": str(src)}
+    stats: dict[str, Any] = {"source": str(src)}
     for kind in TRAINED_KINDS:
         if kind not in run.config.method_list:
             continue
@@ -161,21 +162,24 @@ def _trained(run: Run, kind: str) -> str:
     return f"vllm:{path}"
 
 
-def make_verifier(run: Run, method: str):
+def make_verifier(run: Run, method: str) -> Verifier:
+    """The run's verifier `method`: a trained one (orm, genrm, genrm_cot) or the judge, an untuned model (the
+    verifiers' base, or `judge`) prompted to verify, in its chat format when it has one."""
     c = run.config
-    if method == "orm":
-        return ORMVerifier.from_pretrained(run.file("models", "orm"), batch_size=c.batch_size, **c.load_kwargs())
-    if method == "genrm":
-        return GenRMVerifier(_engine(_trained(run, "genrm"), run), run.fmt)
-    if method == "genrm_cot":
-        engine = _engine(_trained(run, "genrm_cot"), run)
-    else:  # the judge: an untuned model (the verifiers' base) prompted to verify, in its chat format when it has one
-        engine = _engine(c.judge or verifier_base(run), run, chat=bool(c.judge or c.generator or c.verifier_base))
-    return CoTVerifier(
-        engine,
+    if method == "judge":
+        model, chat = c.judge or verifier_base(run), bool(c.judge or c.generator or c.verifier_base)
+    else:
+        model, chat = (str(run.file("models", "orm")) if method == "orm" else _trained(run, method)), False
+    return build_verifier(
+        method,
+        model,
+        run.fmt,
         k=c.k_votes,
-        fmt=run.fmt,
         temperature=c.cot_temperature,
-        max_new_tokens=c.cot_max_new_tokens,
+        max_new_tokens=c.cot_max_new_tokens or None,
         seed=c.seed,
+        batch_size=c.batch_size,
+        chat_template=c.chat_template if chat else "never",
+        tensor_parallel_size=c.tensor_parallel_size,
+        load_kwargs=c.load_kwargs(),
     )

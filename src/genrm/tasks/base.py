@@ -49,7 +49,7 @@ class StepTask:
     prompt_template = "Q: {question}\nA:"
     wrong_step_share = 0.5  # of `perturb`'s synthetic candidates
     max_extra_steps = 2  # steps beyond the true count the rationale still inspects
-    verify_format = VerifyFormat(rationale_stop=("\n",))  # oracle rationales are one line
+    verify_format = VerifyFormat(rationale_stop=("\n",), max_rationale_tokens=96)  # oracle rationales: one short line
     has_oracle = True  # `oracle_rationale` writes GenRM-CoT rationales
 
     def __init__(self, prompt_template: str | None = None, words: Sequence[str] | None = None):

@@ -175,7 +175,7 @@ class DataTask:
 
     def single_file(self) -> bool:
         """True when the data is one file (train and test are carved out of it)."""
-        return bool(self.data) and Path(self.data).is_file()
+        return bool(self.data) and Path(str(self.data)).is_file()
 
     # -- to be defined by each task -----------------------------------------------------
     def row_to_problem(self, row: dict, default_id: str) -> Problem:

@@ -1,0 +1,147 @@
+"""What the built-in models do alone (probes), and the evaluation of a run's scores into results files."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..candidates import load_candidates
+from ..compute import account, load_model_info
+from ..errors import GenrmError
+from ..evaluate import VERIFIER_NAMES, evaluate
+from ..io import environment, read_json, read_jsonl, write_json
+from ..report import markdown_table, plot
+from ..report_html import write_report
+from .run import Run, generator_spec
+from .verification import verifier_base
+
+
+def probe_models(run: Run) -> dict:
+    """What the built-in models can do alone on the test problems: the generator's and the base's greedy and
+    sampled (temperature `temperature`) accuracy. The base row tells what the verifiers start from."""
+    from ..engines import TransformersEngine
+    from ..model import load_model
+    from ..pretrain import solved
+
+    c, task = run.config, run.task
+    problems = run.problems("test")
+    out: dict[str, Any] = {}
+    for name, spec in (("generator", generator_spec(run)), ("base", verifier_base(run))):
+        engine = TransformersEngine(*load_model(spec), batch_size=c.batch_size)
+        for mode, temp in (("greedy", 0.0), ("sampled", c.temperature)):
+            ok = solved(engine, task, problems, c.max_new_tokens, c.seed, temp)
+            out[f"{name}_{mode}"] = sum(ok) / len(problems)  # (base, greedy): which ones, for the oracle row
+            if (name, mode) == ("base", "greedy"):
+                out["base_greedy_correct"] = ok
+    write_json(run.file("probes.json"), out)
+    return out
+
+
+def rationale_faithfulness(run: Run, method: str, problems, cands) -> dict | None:
+    """How the sampled rationales of a CoT method compare with the oracle's, on the test candidates.
+
+    `step_agreement`: share of checked steps written exactly as the oracle writes them (re-derived step,
+    the candidate's result, ok / wrong / missing / extra); `exact`: share of rationales equal to the oracle's.
+    """
+    task = run.task
+    if not hasattr(task, "rationale_body"):
+        return None
+    rows = {r["problem_id"]: r["scores"] for r in read_jsonl(run.file("scores", f"{method}.jsonl"))}
+    agree = steps = exact = n = 0
+    for p in problems:
+        for cd, sc in zip(cands[p.id], rows[p.id]):
+            oracle = task.rationale_body(p, cd.text).strip()
+            o_steps = oracle.split(". Expected")[0].split(", ")
+            for r in sc.get("rationales") or []:
+                r_steps = r.strip().split(". Expected")[0].split(", ")
+                agree += sum(a == b for a, b in zip(o_steps, r_steps))
+                steps += max(len(o_steps), len(r_steps))
+                exact += r.strip() == oracle
+                n += 1
+    if not n:
+        return None
+    return {"step_agreement": agree / steps, "exact": exact / n, "rationales": n}
+
+
+def evaluate_run(run: Run) -> dict:
+    problems = run.problems("test")
+    cands = load_candidates(run.file("candidates", "test.jsonl"), problems)
+    scores = {}
+    for m in run.config.method_list:
+        rows = {
+            r["problem_id"]: r["scores"] for r in read_jsonl(run.file("scores", f"{m}.jsonl"), ("problem_id", "scores"))
+        }
+        missing = [p.id for p in problems if p.id not in rows]
+        if missing:
+            raise GenrmError(f"scores/{m}.jsonl lacks {len(missing)} test problem(s); re-run `genrm score {m}`")
+        scores[m] = rows
+    probes = read_json(run.file("probes.json")) if run.file("probes.json").exists() else {}
+    base_correct = probes.pop("base_greedy_correct", None)
+    results = evaluate(problems, cands, scores, seed=run.config.seed, base_correct=base_correct)
+    results["probes"] = probes
+    for m in ("genrm_cot", "judge"):
+        if m in scores:
+            faith = rationale_faithfulness(run, m, problems, cands)
+            if faith:
+                results["probes"][f"{m}_rationales"] = faith
+    results["compute"] = compute_accounting(run, problems, cands, scores)
+    results["task"] = run.config.task
+    results["config"] = run.config.to_dict()
+    results["stage_logs"] = _stage_logs(run)
+    write_json(run.file("results.json"), {"environment": environment(), **results})
+    title = f"{run.config.task}, test words {run.config.test_words}"
+    md = markdown_table(results, title)
+    run.file("results.md").write_text(md, encoding="utf-8")
+    plot(results, run.path, title)
+    write_report([run.path], run.file("report.html"))
+    return results
+
+
+def method_model(run: Run, method: str) -> str:
+    """The model a method runs on: a trained verifier's folder, the judge's model, or the generator."""
+    if method == "generator":
+        return generator_spec(run)
+    if method == "judge":
+        return run.config.judge or verifier_base(run)
+    return str(run.file("models", method))
+
+
+def compute_accounting(run: Run, problems, cands, scores: dict) -> dict:
+    """Tokens and FLOPs per problem of every method, and accuracy-vs-compute points (see `genrm.compute`)."""
+    fmt, ids = run.fmt, [p.id for p in problems]
+    readers = {"orm": lambda p, s: p + s, "genrm": fmt.direct_prompt}
+    models = {m: load_model_info(method_model(run, m)) for m in ("generator", *scores)}
+    return account(
+        ids,
+        {p.id: run.task.prompt(p) for p in problems},
+        {p.id: [c.text for c in cands[p.id]] for p in problems},
+        {p.id: [bool(c.correct) for c in cands[p.id]] for p in problems},
+        {p.id: [c.answer for c in cands[p.id]] for p in problems},
+        scores,
+        {m: readers.get(m, fmt.cot_prompt) for m in scores},
+        fmt.decision,
+        models,
+        VERIFIER_NAMES,
+        shared_prefix=run.config.score_engine == "transformers",
+        seed=run.config.seed,
+    )
+
+
+def _stage_logs(run: Run) -> dict:
+    """Training logs, data counts and per-stage wall times, for results.json."""
+    logs = {}
+    for d in ("generator", "orm", "genrm", "genrm_cot"):
+        p = run.file("models", d, "train_log.json")
+        if p.exists():
+            log = read_json(p)
+            keys = ("steps", "seconds", "tokens_per_second", "train_loss", "rows", "dev_accuracy")
+            keys += ("source", "step", "probes", "pretrain_seconds")  # type: ignore[assignment]  # built-in generator
+            logs[d] = {k: log[k] for k in keys if k in log}
+    if run.file("verifier_data", "stats.json").exists():
+        logs["verifier_data"] = read_json(run.file("verifier_data", "stats.json"))
+    markers = sorted(run.file(".done").glob("*")) if run.file(".done").exists() else []
+    done = {q.name: read_json(q) for q in markers}
+    for split in ("verifier_train", "test"):
+        if f"label_{split}" in done:
+            logs[f"label_{split}"] = done[f"label_{split}"]
+    logs["stage_seconds"] = {name: d["seconds"] for name, d in done.items() if "seconds" in d}
+    return logs

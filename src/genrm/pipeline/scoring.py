@@ -1,0 +1,49 @@
+"""Scoring a split's candidates with one verification method (resumable per problem)."""
+
+from __future__ import annotations
+
+from ..candidates import load_candidates
+from ..errors import GenrmError
+from ..io import resume_jsonl
+from ..types import METHODS, Result, Score
+from .run import Run
+from .verification import make_verifier
+
+
+def score(run: Run, method: str, split: str = "test", chunk: int = 32) -> int:
+    """Score every candidate of `split` with `method`; resumes per problem."""
+    if method not in METHODS:
+        raise GenrmError(f"unknown method '{method}': use one of {', '.join(METHODS)}")
+    problems = run.problems(split)
+    cands = load_candidates(run.file("candidates", f"{split}.jsonl"), problems)
+    out = run.file("scores", f"{method}.jsonl")
+    verifier = None
+
+    def work(start: int, part: list) -> list[dict]:
+        nonlocal verifier
+        verifier = verifier or make_verifier(run, method)  # built only when something is left to score
+        items = [(run.task.prompt(p), cd.text) for p in part for cd in cands[p.id]]
+        unique = list(dict.fromkeys(items))  # identical candidates are scored once
+        scored = dict(zip(unique, verifier.score(unique)))
+        rows, k = [], 0
+        for p in part:
+            rs = [scored[it] for it in items[k : k + len(cands[p.id])]]
+            k += len(cands[p.id])
+            rows.append({"problem_id": p.id, "scores": [_score_row(cd.index, r) for cd, r in zip(cands[p.id], rs)]})
+        return rows
+
+    _, written = resume_jsonl(
+        out,
+        problems,
+        lambda p: p.id,
+        lambda row: row["problem_id"],
+        work,
+        chunk=chunk,
+        description=f"scoring {method}",
+        required=("problem_id", "scores"),
+    )
+    return written
+
+
+def _score_row(index: int, r: Result) -> dict:
+    return Score.of(index, r).to_dict()
