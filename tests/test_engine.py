@@ -59,3 +59,46 @@ def test_http_client_and_openai_engine_do_not_import_torch():
         "assert not heavy, heavy; assert callable(genrm.get_task)"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_engine_registry_routes_prefixes_and_refuses_silent_overwrite():
+    from genrm.engines import make_engine, register_engine
+    from genrm.errors import GenrmError
+
+    made = []
+
+    def factory(spec, **opts):
+        made.append((spec, opts["batch_size"]))
+        return "an engine"
+
+    register_engine("toy:", factory)
+    try:
+        assert make_engine("toy:model-a", batch_size=3) == "an engine" and made == [("toy:model-a", 3)]
+        with pytest.raises(GenrmError, match="already registered"):
+            register_engine("toy:", factory)
+        register_engine("toy:", lambda spec, **o: "replaced", replace=True)
+        assert make_engine("toy:x") == "replaced"
+    finally:
+        from genrm.engines import _REGISTRY
+
+        _REGISTRY.pop("toy:", None)
+
+
+def test_build_verifier_names_bad_methods_and_resolves_the_rationale_cap(nano, tmp_path):
+    from genrm.errors import GenrmError
+    from genrm.formats import VerifyFormat
+    from genrm.tasks import get_task
+    from genrm.verifiers import CoTVerifier, build_verifier
+
+    with pytest.raises(GenrmError, match="unknown verifier method 'cot'"):
+        build_verifier("cot", "some/model")
+    with pytest.raises(GenrmError, match="scalar-head model folder"):
+        build_verifier("orm", "http://127.0.0.1:9/v1")
+    model, tok = nano
+    model.save_pretrained(tmp_path / "m")
+    tok.save_pretrained(tmp_path / "m")
+    step_fmt = get_task("last_letter").verify_format
+    v = build_verifier("genrm_cot", str(tmp_path / "m"), step_fmt, k=3)
+    assert isinstance(v, CoTVerifier) and v.k == 3 and v.max_new_tokens == step_fmt.max_rationale_tokens == 96
+    assert build_verifier("judge", str(tmp_path / "m"), VerifyFormat()).max_new_tokens == 256
+    assert build_verifier("genrm_cot", str(tmp_path / "m"), step_fmt, max_new_tokens=7).max_new_tokens == 7

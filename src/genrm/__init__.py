@@ -4,15 +4,17 @@ The public API, one name per stage:
 
     tasks        get_task, register_task, LastLetter, WordSort, GSM8K, MathTask, JsonlTask
     model        build_tiny_model, char_tokenizer, load_model, merge_lora
-    engines      make_engine, TransformersEngine, OpenAIEngine (genrm.engines.openai), VLLMEngine (.vllm)
+    engines      make_engine, register_engine, TransformersEngine, OpenAIEngine (genrm.engines.openai),
+                 VLLMEngine (.vllm)
     candidates   sample_candidates, label_candidates, load_candidates
     data         build_verifier_rows, VerifyFormat, teacher_rationales, import_release
     training     train_lm, train_orm, TrainConfig
-    verifiers    ORMVerifier, GenRMVerifier, CoTVerifier
+    verifiers    Verifier (protocol), Result, build_verifier, ORMVerifier, GenRMVerifier, CoTVerifier
     selection    best_of_n, pass_at_n, vote_at_n, auroc, evaluate
+    reports      write_report (report.html), account (tokens and FLOPs per method)
     rewards      RewardModel, load_reward_model (genrm.serve: the HTTP server; genrm.client:
                  RemoteRewardModel; genrm.integrations: TRL, verl and OpenRLHF hooks)
-    runs         RunConfig, preset_config, Run, run_all
+    runs         RunConfig, preset_config, Run, run_all, ServeLimits
 """
 
 __version__ = "0.1.0"
@@ -27,6 +29,7 @@ _EXPORTS = {
     "preset_config": "config",
     "TransformersEngine": "engines",
     "make_engine": "engines",
+    "register_engine": "engines",
     "GenrmError": "errors",
     "evaluate": "evaluate",
     "VerifyFormat": "formats",
@@ -51,18 +54,24 @@ _EXPORTS = {
     "get_task": "tasks",
     "register_task": "tasks",
     "teacher_rationales": "teacher",
-    "TrainConfig": "training",
+    "TrainConfig": "config",
     "train_lm": "training",
     "train_orm": "training",
     "Candidate": "types",
     "Engine": "types",
     "Problem": "types",
+    "Result": "types",
+    "Verifier": "types",
     "Score": "types",
     "Task": "types",
     "build_verifier_rows": "verifier_data",
     "CoTVerifier": "verifiers",
     "GenRMVerifier": "verifiers",
     "ORMVerifier": "verifiers",
+    "build_verifier": "verifiers",
+    "write_report": "report_html",
+    "account": "compute",
+    "ServeLimits": "config",
 }
 
 
@@ -80,48 +89,4 @@ def __dir__() -> list[str]:
     return sorted([*globals(), *_EXPORTS])
 
 
-__all__ = [
-    "Candidate",
-    "CoTVerifier",
-    "Engine",
-    "GenRMVerifier",
-    "GSM8K",
-    "JsonlTask",
-    "MathTask",
-    "GenrmError",
-    "LastLetter",
-    "ORMVerifier",
-    "Problem",
-    "RewardModel",
-    "Run",
-    "RunConfig",
-    "Score",
-    "Task",
-    "TrainConfig",
-    "TransformersEngine",
-    "VerifyFormat",
-    "WordSort",
-    "auroc",
-    "best_of_n",
-    "build_tiny_model",
-    "build_verifier_rows",
-    "char_tokenizer",
-    "evaluate",
-    "get_task",
-    "import_release",
-    "make_engine",
-    "merge_lora",
-    "teacher_rationales",
-    "label_candidates",
-    "load_candidates",
-    "load_model",
-    "load_reward_model",
-    "pass_at_n",
-    "preset_config",
-    "register_task",
-    "run_all",
-    "sample_candidates",
-    "train_lm",
-    "train_orm",
-    "vote_at_n",
-]
+__all__ = sorted(_EXPORTS)

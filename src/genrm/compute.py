@@ -204,13 +204,14 @@ def account(
         add("self-consistency", n, None, [vote_at_n(answers[p][:N], corr[p], n, seed=seed) for p in problem_ids], None)
     for m, rows in scores.items():
         K = Ks[m]
-        for k in n_grid(K) if K else [None]:
-            if k is None:
+        ks: list[int | None] = list(n_grid(K)) if K else [None]
+        for kv in ks:
+            if kv is None:
                 s = {p: [r["score"] for r in rows[p][:N]] for p in problem_ids}
             else:
-                s = {p: [sum(r["votes"][:k]) / k for r in rows[p][:N]] for p in problem_ids}
+                s = {p: [sum(r["votes"][:kv]) / kv for r in rows[p][:N]] for p in problem_ids}
             for n in n_grid(N):
-                add(names.get(m, m), n, k, [best_of_n(s[p], corr[p], n) for p in problem_ids], m)
+                add(names.get(m, m), n, kv, [best_of_n(s[p], corr[p], n) for p in problem_ids], m)
 
     per_method: dict[str, Any] = {}
     full = {(pt["method"], pt["N"], pt["K"]): pt for pt in points}
