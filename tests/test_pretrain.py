@@ -49,7 +49,13 @@ def test_packed_rows_hold_whole_documents_with_loss_on_completions_only():
 
 def test_pretrain_writes_base_generators_log_and_card(tmp_path):
     cfg = PretrainConfig(
-        model_size="nano", steps=12, eval_every=6, n_problems=300, n_dev=8, generator_accuracy=0.0, batch_size=8,
+        model_size="nano",
+        steps=12,
+        eval_every=6,
+        n_problems=300,
+        n_dev=8,
+        generator_accuracy=0.0,
+        batch_size=8,
         max_new_tokens=12,
     )
     log = pretrain(cfg, tmp_path / "pt")
@@ -66,7 +72,10 @@ def test_pretrain_writes_base_generators_log_and_card(tmp_path):
     assert any(not torch.equal(base[k], gen[k]) for k in base)  # two checkpoints of one run, 6 steps apart
     saved = json.loads((tmp_path / "pt" / "pretrain_log.json").read_text())
     assert set(saved["probes"]) == {
-        "base/last_letter", "generator-last_letter/last_letter", "base/word_sort", "generator-word_sort/word_sort"
+        "base/last_letter",
+        "generator-last_letter/last_letter",
+        "base/word_sort",
+        "generator-word_sort/word_sort",
     }
     card = (tmp_path / "pt" / "README.md").read_text()
     assert "genrm pretrain" in card and "| base/last_letter |" in card
@@ -90,3 +99,31 @@ def test_verifier_rows_are_balanced_within_each_problem():
     assert stats["kept_per_class"] == 2 and stats["balance"] == "within problem"
     pairs, _ = balanced_pairs(ps, cands, seed=0, within_problem=False)
     assert sum(c.correct for _, c in pairs) * 2 == len(pairs) == 8  # 4 unique right, 4+ unique wrong: 4 each
+
+
+def test_verify_documents_can_check_a_generators_sampled_solutions(tmp_path, nano):
+    """--candidates-from: solutions sampled (resumably) from a generator become verify documents with oracle
+    rationales, in the share asked for; solve documents are untouched."""
+    from genrm.pretrain import sampled_solutions
+
+    task = get_task("last_letter")
+    model, tok = nano
+    model.save_pretrained(tmp_path / "gen")
+    tok.save_pretrained(tmp_path / "gen")
+    problems = corpus_problems(task, PretrainConfig(), 20, seed=0)
+    cfg = PretrainConfig(
+        candidates_from=str(tmp_path / "gen"), sampled_problems=5, samples_per_problem=3, max_new_tokens=8
+    )
+    sampled = sampled_solutions(cfg, task, problems, tmp_path / "pt")
+    assert set(sampled) == {p.id for p in problems[:5]} and all(len(v) == 3 for v in sampled.values())
+    assert sampled_solutions(cfg, task, problems, tmp_path / "pt") == sampled  # kept, not sampled again
+    docs = documents(task, problems, random.Random(0), 0.0, 30, sampled, sampled_share=1.0)
+    fmt = task.verify_format
+    by_prompt = {fmt.cot_prompt(task.prompt(p), s): (p, s) for p in problems[:5] for s in sampled[p.id]}
+    assert all(prompt in by_prompt for prompt, _ in docs)  # every verify document checks a sampled solution
+    for prompt, completion in docs:
+        p, s = by_prompt[prompt]
+        assert completion == task.oracle_rationale(p, s, fmt.decision)
+    mixed = documents(task, problems, random.Random(0), 0.0, 200, sampled, sampled_share=0.5)
+    share = sum(prompt in by_prompt for prompt, _ in mixed) / len(mixed)
+    assert 0.35 < share < 0.65

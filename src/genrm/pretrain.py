@@ -147,6 +147,15 @@ def documents(
     return docs
 
 
+def _sampled_text(c: dict) -> str:
+    if not c.get("candidates_from"):
+        return ""
+    return (
+        f"; {c['sampled_share']:.0%} of them check one of {c['samples_per_problem']} solutions sampled from "
+        f"`{c['candidates_from']}` for each of {c['sampled_problems']:,} training problems, the others"
+    )
+
+
 def sampled_solutions(cfg: PretrainConfig, task, problems: list[Problem], out: Path) -> dict[str, list[str]]:
     """`cfg.samples_per_problem` solutions of `cfg.candidates_from` (temperature 1) for the first
     `cfg.sampled_problems` problems, kept in `out/sampled-{task}.jsonl` (resumable)."""
@@ -415,8 +424,9 @@ def model_card(log: dict) -> str:
         "",
         f"Corpus: tasks {c['tasks']}, {c['words']} words a problem, {c['n_problems']:,} training problems per task "
         f"(never a held-out question: test sets draw only questions whose SHA-1 is 0 mod {HELD_OUT_EVERY}), "
-        f"{log['documents']:,} documents ({c['solve_share']:.0%} solve, the rest verify: half reference, half "
-        f"synthetic wrong candidates, each with its oracle rationale), packed into {c['seq_len']}-token rows; "
+        f"{log['documents']:,} documents ({c['solve_share']:.0%} solve, the rest verify{_sampled_text(c)}: half "
+        f"reference, half synthetic wrong candidates, each with its oracle rationale), packed into {c['seq_len']}-"
+        "token rows; "
         f"{log['tokens']:,} tokens in all. {log['steps']} steps of {c['batch_size']} rows at lr {c['lr']} took "
         f"{log['train_seconds']:.0f} s ({log['environment']['device']}, {log['environment']['threads']} threads).",
         "",
