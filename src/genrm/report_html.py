@@ -43,6 +43,7 @@ def svg_chart(
     ylabel: str,
     log_x: bool = True,
     y_range: tuple[float, float] | None = None,
+    x_range: tuple[float, float] | None = None,
     width: int = 600,
     height: int = 340,
     diagonal: bool = False,
@@ -53,7 +54,7 @@ def svg_chart(
         return '<p class="muted">nothing to plot</p>'
     fx = (lambda v: math.log10(v)) if log_x else (lambda v: v)
     xs = [fx(x) for x, _ in pts if not log_x or x > 0]
-    x0, x1 = min(xs), max(xs)
+    x0, x1 = (fx(x_range[0]), fx(x_range[1])) if x_range else (min(xs), max(xs))
     if x1 == x0:
         x0, x1 = x0 - 0.5, x1 + 0.5
     ys = [y for _, y in pts] + [v for s in series for v in (s.get("lo") or []) + (s.get("hi") or [])]
@@ -321,7 +322,9 @@ def _run_sections(run: dict[str, Any], idx: int) -> str:
         mm = methods.get(name, {})
         auc_rows.append([name, mm.get("auroc"), mm.get("auroc_within_problem"), mm.get("verifier_accuracy")])
     if cal_series:
-        chart = svg_chart(cal_series, "mean score in bin", "share correct", log_x=False, y_range=(0, 1), diagonal=True)
+        chart = svg_chart(
+            cal_series, "mean score in bin", "share correct", log_x=False, y_range=(0, 1), x_range=(0, 1), diagonal=True
+        )
         parts.append(
             f'<section id="calibration-{idx}" class="calibration"><h2>Calibration</h2>'
             '<p class="muted">Reliability diagram: candidates binned by score (10 bins); the dashed line is '
