@@ -313,6 +313,12 @@ def _run_sections(run: dict[str, Any], idx: int) -> str:
             f"<code>genrm plan {_esc(run['path'])} --budget B</code> picks the best point within a budget.</p>"
             f"{chart}{_table(COMPUTE_HEAD, rows, 'num')}</section>"
         )
+    else:
+        parts.append(
+            f'<section id="compute-{idx}" class="compute"><h2>Accuracy vs compute</h2><p class="muted">This '
+            "results.json has no compute accounting (written by an older genrm): run "
+            f"<code>genrm evaluate {_esc(run['path'])}</code> to add it.</p></section>"
+        )
     # calibration
     cal_series, auc_rows = [], []
     for m, sc in run["scores"].items():
