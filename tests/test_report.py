@@ -74,7 +74,9 @@ def test_account_counts_tokens_and_flops_by_hand():
         {},
         shared_prefix=False,
     )
-    assert naive["per_problem_at_N"]["genrm_cot"]["prefill_tokens"] == 4 + 2 * (6 + 4) + 4 * 2
+    # solve prompts 4; K=2 sampling prefills (6 + 4 each); K=2 decision passes over prompt (6 + 4 each), the
+    # rationales (2 + 4 + 1 + 3) and the decision lines (4 x 2)
+    assert naive["per_problem_at_N"]["genrm_cot"]["prefill_tokens"] == 4 + 2 * (6 + 4) + 2 * (6 + 4) + 10 + 4 * 2
 
 
 def test_plan_picks_the_best_point_within_budget():

@@ -5,8 +5,10 @@ What is counted, per test problem (means over problems; a method's cost includes
 - **solutions**: each of N candidates prefills the solve prompt and generates its solution;
 - **ORM / GenRM**: one scoring pass per candidate (prompt + solution [+ the decision line]), nothing generated;
 - **GenRM-CoT / judge**: per candidate, the verification prompt is prefilled *once* when its K rationales are
-  sampled from a shared prefix (genrm's Transformers engine; `shared_prefix: true`) and K times otherwise;
-  each rationale is generated, and its decision line is prefilled to read p(Yes).
+  sampled from a shared prefix (genrm's Transformers engine; `shared_prefix: true`); each rationale is
+  generated and its decision line prefilled to read p(Yes). Otherwise (`shared_prefix: false`) each of the K
+  rationales prefills the prompt, and p(Yes) is read by a second pass over prompt + rationale + decision
+  line (prefix caches of a server may save part of this; they are not counted).
 
 FLOPs follow the usual forward-pass rule, 2 x parameters x tokens (Kaplan et al. 2020), with attention's
 quadratic term left out (small at these lengths). A model whose weights genrm cannot see (a server URL) has
@@ -164,8 +166,12 @@ def account(
             for j in range(N):
                 steps = []
                 for k in range(1, K + 1):
-                    prefill = read[i][j] * (1 if shared_prefix else k) + decision * k
-                    steps.append(Cost(ver_prefill=prefill, ver_generated=sum(rat[i][j][:k])))
+                    written = sum(rat[i][j][:k])
+                    if shared_prefix:  # one prefill, K rationales from its cache, each decision line after them
+                        prefill = read[i][j] + decision * k
+                    else:  # K prefills to sample, then K forward passes over prompt + rationale + decision
+                        prefill = 2 * read[i][j] * k + written + decision * k
+                    steps.append(Cost(ver_prefill=prefill, ver_generated=written))
                 per[p].append(steps)
         ver_cost[m] = per
 
