@@ -152,14 +152,14 @@ def account(
         read = _count_nested(
             model.count, [[verifier_prompts[m](prompts[p], c) for c in candidates[p][:N]] for p in problem_ids]
         )
-        votes = {p: [r.get("rationales") or [] for r in rows[p][:N]] for p in problem_ids}
-        K = min((len(v) for p in problem_ids for v in votes[p]), default=0)
+        texts = {p: [r.get("rationales") or [] for r in rows[p][:N]] for p in problem_ids}  # K per candidate
+        K = min((len(v) for p in problem_ids for v in texts[p]), default=0)
         Ks[m] = K
         if K == 0:
             ver_cost[m] = {p: [[Cost(ver_prefill=read[i][j])] for j in range(N)] for i, p in enumerate(problem_ids)}
             continue
         decision = model.count([decision_line])[0] + 1  # the line, and the newline before it
-        rat = _count_nested(model.count, [[r[:K] for r in votes[p]] for p in problem_ids])
+        rat = _count_nested(model.count, [[r[:K] for r in texts[p]] for p in problem_ids])
         per: dict[str, list[list[Cost]]] = {}
         for i, p in enumerate(problem_ids):
             per[p] = []
