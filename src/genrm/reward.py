@@ -25,8 +25,8 @@ from .errors import GenrmError
 from .pipeline.run import Run
 from .pipeline.verification import make_verifier
 from .tasks import get_task
-from .types import METHODS, Result, Verifier
-from .verifiers import build_verifier
+from .types import Result, Verifier
+from .verifiers import build_verifier, check_method
 
 _MARK = "\x00genrm-question\x00"
 
@@ -86,7 +86,7 @@ class RewardModel:
             method = method or next((m for m in ("genrm", "genrm_cot", "orm") if _trained(run, m)), None)
             if method is None:
                 raise GenrmError(f"{path} has no trained verifier yet: run `genrm train-verifier {path} genrm` first")
-            _check_method(method)
+            check_method(method)
             if method != "judge" and not _trained(run, method):
                 raise GenrmError(
                     f"{run.file('models', method)} holds no trained verifier: run "
@@ -151,11 +151,6 @@ class RewardModel:
 
 def _trained(run: Run, method: str) -> bool:
     return any((run.file("models", method) / f).exists() for f in ("config.json", "adapter_config.json"))
-
-
-def _check_method(method: str) -> None:
-    if method not in METHODS:
-        raise GenrmError(f"unknown verifier method '{method}': use one of {', '.join(METHODS)}")
 
 
 def load_reward_model(source: str | Path | None = None, method: str | None = None, **kwargs: Any) -> Any:

@@ -127,6 +127,13 @@ def _yes(p_yes: float, p_no: float, normalize: bool) -> float:
     return p_yes / max(p_yes + p_no, 1e-12) if normalize else p_yes
 
 
+def check_method(method: str) -> str:
+    """`method` if it is a verification method genrm knows, else an error naming them."""
+    if method not in METHODS:
+        raise GenrmError(f"unknown verifier method '{method}': use one of {', '.join(METHODS)}")
+    return method
+
+
 def build_verifier(
     method: str,
     model: str,
@@ -144,8 +151,7 @@ def build_verifier(
     """The verifier `method` (orm, genrm, genrm_cot, judge) over `model`: an ORM folder, or for the others any
     engine spec (folder, Hub id, `vllm:<model>`, server URL). GenRM-CoT and the judge sample `k` rationales at
     `temperature`, each up to `max_new_tokens` (default: the format's `max_rationale_tokens`)."""
-    if method not in METHODS:
-        raise GenrmError(f"unknown verifier method '{method}': use one of {', '.join(METHODS)}")
+    check_method(method)
     if method == "orm":
         if str(model).startswith(("http://", "https://", "openai:", "vllm:")):
             raise GenrmError(f"an ORM is a scalar-head model folder, not {model}; give its folder or Hub id")

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from ..candidates import load_candidates
-from ..errors import GenrmError
 from ..io import resume_jsonl
-from ..types import METHODS, Result, Score
+from ..types import Result, Score
+from ..verifiers import check_method
 from .run import Run
 from .verification import make_verifier
 
 
 def score(run: Run, method: str, split: str = "test", chunk: int = 32) -> int:
     """Score every candidate of `split` with `method`; resumes per problem."""
-    if method not in METHODS:
-        raise GenrmError(f"unknown method '{method}': use one of {', '.join(METHODS)}")
+    check_method(method)
     problems = run.problems(split)
     cands = load_candidates(run.file("candidates", f"{split}.jsonl"), problems)
     out = run.file("scores", f"{method}.jsonl")
