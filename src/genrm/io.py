@@ -222,7 +222,6 @@ def environment() -> dict[str, Any]:
     }
 
 
-
 def replace_dir(new: Path, old: Path) -> None:
     """Move folder `new` to `old`, replacing it (the old one is renamed aside first, then deleted)."""
     aside = old.with_name(old.name + ".old")
@@ -231,4 +230,3 @@ def replace_dir(new: Path, old: Path) -> None:
         old.rename(aside)
     new.rename(old)
     shutil.rmtree(aside, ignore_errors=True)
-

@@ -136,12 +136,13 @@ def documents(
             if rng.random() < solve_share:
                 docs.append((task.prompt(p), task.reference_solution(p)))
             else:
-                if pool and rng.random() < sampled_share:
-                    p = rng.choice(pool)
-                    cand = rng.choice(sampled[p.id])  # type: ignore[index]  # pool: problems in `sampled`
+                q = p
+                if pool and rng.random() < sampled_share:  # one of a sampled problem's solutions
+                    q = rng.choice(pool)
+                    cand = rng.choice(sampled[q.id])  # type: ignore[index]  # pool: problems in `sampled`
                 else:
-                    cand = task.reference_solution(p) if rng.random() < 0.5 else task.perturb(p, rng)
-                docs.append((fmt.cot_prompt(task.prompt(p), cand), task.oracle_rationale(p, cand, fmt.decision)))
+                    cand = task.reference_solution(q) if rng.random() < 0.5 else task.perturb(q, rng)
+                docs.append((fmt.cot_prompt(task.prompt(q), cand), task.oracle_rationale(q, cand, fmt.decision)))
             if len(docs) == n:
                 break
     return docs
@@ -331,13 +332,15 @@ def pretrain(cfg: PretrainConfig, out: str | Path) -> dict:
     from .training import TrainConfig, train_lm_rows
 
     out = Path(out)
-    tasks = [get_task(name) for name in cfg.task_list()]
-    if not tasks:
-        raise GenrmError("pretrain needs at least one task: --tasks last_letter,word_sort")
-    for t in tasks:
+    tasks: list[StepTask] = []
+    for name in cfg.task_list():
+        t = get_task(name)
         if not isinstance(t, StepTask):
             raise GenrmError(f"task {t.name} cannot be pretrained on (no synthetic candidates); use step tasks")
-    words = sorted({w for t in tasks if isinstance(t, StepTask) for w in t.vocabulary()})
+        tasks.append(t)
+    if not tasks:
+        raise GenrmError("pretrain needs at least one task: --tasks last_letter,word_sort")
+    words = sorted({w for t in tasks for w in t.vocabulary()})
     if cfg.init:
         from .model import load_model
 
