@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from genrm.cli import app
 from genrm.compute import Model, account, plan
+from genrm.io import read_jsonl
 
 ARTIFACTS = Path(os.environ.get("GENRM_TEST_ARTIFACTS", Path(__file__).parents[1] / "test-artifacts"))
 
@@ -99,6 +100,23 @@ def test_results_have_compute_and_plan_answers(micro_run):
     assert all(p["flops"] and p["flops"] > 0 and p["tokens"] > 0 for p in pts)  # built-in models: exact counts
     cot = [p for p in pts if p["method"] == "GenRM-CoT"]
     assert len({(p["N"], p["K"]) for p in cot}) == len(cot) > 2
+    # the points evaluation already had (SC, each verifier at its full K) are taken from it: the same numbers
+    # as computing every point afresh
+    from genrm.pipeline import evaluation
+
+    problems = run.problems("test")
+    from genrm.candidates import load_candidates
+
+    cands = load_candidates(run.file("candidates", "test.jsonl"), problems)
+    scores = {
+        m: {r["problem_id"]: r["scores"] for r in read_jsonl(run.file("scores", f"{m}.jsonl"))}
+        for m in run.config.method_list
+    }
+    fresh = evaluation.compute_accounting(run, problems, cands, scores)["accuracy_vs_compute"]
+    assert len(fresh) == len(pts)
+    for a, b in zip(fresh, pts):
+        assert (a["method"], a["N"], a["K"]) == (b["method"], b["N"], b["K"])
+        assert a["accuracy"] == pytest.approx(b["accuracy"], abs=1e-12) and a["ci95"] == pytest.approx(b["ci95"])
     out = CliRunner().invoke(app, ["plan", str(run.path), "--budget", "1e12"])
     assert out.exit_code == 0, out.output
     assert "best" in out.output and "accuracy" in out.output

@@ -22,6 +22,7 @@ import json
 import math
 import struct
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -130,12 +131,15 @@ def account(
     names: dict[str, str],
     shared_prefix: bool = True,
     seed: int = 0,
+    evaluated: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Per-problem cost of every method at the run's N (and K), and accuracy-vs-compute points.
 
     `scores[method][pid]` are the run's score rows (`score`, `votes`, `rationales`) aligned with
     `candidates[pid]`; `verifier_prompts[method](solve prompt, solution)` is the text that method reads;
-    `models` holds "generator" and one entry per method.
+    `models` holds "generator" and one entry per method. `evaluated` (results.json's `methods`, by display
+    name) already holds accuracy and CI at every N for self-consistency and each verifier at its full K:
+    those points are taken from it instead of being computed again.
     """
     gen = models["generator"]
     N = min(len(candidates[p]) for p in problem_ids)
@@ -187,27 +191,38 @@ def account(
     points: list[dict[str, Any]] = []
     corr = {p: correct[p][:N] for p in problem_ids}
 
-    def add(method: str, n: int, k: int | None, per_problem: list[float], m: str | None) -> None:
+    def add(method: str, n: int, k: int | None, per_problem: Callable[[], list[float]], m: str | None) -> None:
         cost = [mean_cost(p, n, m, k or 1) for p in problem_ids]
         tot = Cost()
         for c in cost:
             tot = tot.plus(c)
         tot = tot.scaled(1 / len(problem_ids))
-        lo, hi = bootstrap_ci(per_problem, seed=seed)
+        known = (evaluated or {}).get(method, {})
+        if str(n) in known.get("ci95", {}) and (m is None or k in (None, Ks[m])):
+            accuracy, (lo, hi) = known["best_of_n"][str(n)], known["ci95"][str(n)]
+        else:
+            values = per_problem()
+            accuracy, (lo, hi) = sum(values) / len(values), bootstrap_ci(values, seed=seed)
         ver_params = models[m].params if m else None
         points.append(
             {
                 "method": method,
                 "N": n,
                 "K": k,
-                "accuracy": sum(per_problem) / len(per_problem),
+                "accuracy": accuracy,
                 "ci95": [lo, hi],
                 **tot.to_dict(gen.params, ver_params),
             }
         )
 
+    def sc_values(n: int) -> list[float]:
+        return [vote_at_n(answers[p][:N], corr[p], n, seed=seed) for p in problem_ids]
+
+    def bon_values(s: dict[str, list[float]], n: int) -> list[float]:
+        return [best_of_n(s[p], corr[p], n) for p in problem_ids]
+
     for n in n_grid(N):
-        add("self-consistency", n, None, [vote_at_n(answers[p][:N], corr[p], n, seed=seed) for p in problem_ids], None)
+        add("self-consistency", n, None, partial(sc_values, n), None)
     for m, rows in scores.items():
         K = Ks[m]
         ks: list[int | None] = list(n_grid(K)) if K else [None]
@@ -217,7 +232,7 @@ def account(
             else:
                 s = {p: [sum(r["votes"][:kv]) / kv for r in rows[p][:N]] for p in problem_ids}
             for n in n_grid(N):
-                add(names.get(m, m), n, kv, [best_of_n(s[p], corr[p], n) for p in problem_ids], m)
+                add(names.get(m, m), n, kv, partial(bon_values, s, n), m)
 
     per_method: dict[str, Any] = {}
     full = {(pt["method"], pt["N"], pt["K"]): pt for pt in points}

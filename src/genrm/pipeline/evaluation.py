@@ -83,7 +83,7 @@ def evaluate_run(run: Run) -> dict:
             faith = rationale_faithfulness(run, m, problems, cands)
             if faith:
                 results["probes"][f"{m}_rationales"] = faith
-    results["compute"] = compute_accounting(run, problems, cands, scores)
+    results["compute"] = compute_accounting(run, problems, cands, scores, results["methods"])
     results["task"] = run.config.task
     results["config"] = run.config.to_dict()
     results["stage_logs"] = _stage_logs(run)
@@ -105,7 +105,7 @@ def method_model(run: Run, method: str) -> str:
     return str(run.file("models", method))
 
 
-def compute_accounting(run: Run, problems, cands, scores: dict) -> dict:
+def compute_accounting(run: Run, problems, cands, scores: dict, evaluated: dict | None = None) -> dict:
     """Tokens and FLOPs per problem of every method, and accuracy-vs-compute points (see `genrm.compute`)."""
     fmt, ids = run.fmt, [p.id for p in problems]
     readers = {"orm": lambda p, s: p + s, "genrm": fmt.direct_prompt}
@@ -123,6 +123,7 @@ def compute_accounting(run: Run, problems, cands, scores: dict) -> dict:
         VERIFIER_NAMES,
         shared_prefix=run.config.score_engine == "transformers",
         seed=run.config.seed,
+        evaluated=evaluated,
     )
 
 
