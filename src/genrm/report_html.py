@@ -16,12 +16,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Sequence
 
+from .evaluate import VERIFIER_NAMES
 from .io import read_json, read_jsonl
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f"]
 COMPUTE_HEAD = ["method (at N, full K)", "tokens", "prefill", "generated", "FLOPs", "accuracy"]
 AUROC_HEAD = ["verifier", "AUROC pooled", "AUROC within problem", "accuracy@0.5"]
-METHOD_KEYS = {"ORM": "orm", "GenRM": "genrm", "GenRM-CoT": "genrm_cot", "LLM-as-a-Judge": "judge"}
 
 
 def _esc(x: Any) -> str:
@@ -169,7 +169,7 @@ def _calibration(scores: dict[str, list[dict]], cands: dict[str, list[dict]], bi
 
 
 def _display(method: str) -> str:
-    return next((n for n, k in METHOD_KEYS.items() if k == method), method)
+    return VERIFIER_NAMES.get(method, method)
 
 
 def _browser_data(run: dict[str, Any]) -> list[dict[str, Any]]:
@@ -514,7 +514,7 @@ def render_report(runs: Sequence[dict[str, Any]], title: str = "genrm report") -
         raise ValueError("no runs to report")
     data = {
         "runs": [{"name": r["name"], "problems": _browser_data(r)} for r in runs],
-        "names": {k: n for n, k in METHOD_KEYS.items()},
+        "names": VERIFIER_NAMES,
     }
     blob = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
     selector = ""
