@@ -191,3 +191,23 @@ def test_report_renders_in_a_real_browser(micro_run, tmp_path):
         browser.close()
     assert not errors, errors
     assert (ARTIFACTS / "report.png").stat().st_size > 10_000
+
+
+def test_plan_without_flops_says_to_use_tokens(tmp_path):
+    """A run whose model sizes were unknown (a server) has token counts only: `--unit flops` says so."""
+    pts = [
+        {
+            "method": "self-consistency",
+            "N": 1,
+            "K": None,
+            "accuracy": 0.4,
+            "ci95": [0.3, 0.5],
+            "flops": None,
+            "tokens": 10.0,
+        }
+    ]
+    (tmp_path / "results.json").write_text(json.dumps({"compute": {"accuracy_vs_compute": pts}}))
+    out = CliRunner().invoke(app, ["plan", str(tmp_path), "--budget", "1e12"])
+    assert out.exit_code != 0 and "use --unit tokens" in str(out.exception)
+    ok = CliRunner().invoke(app, ["plan", str(tmp_path), "--budget", "20", "--unit", "tokens"])
+    assert ok.exit_code == 0 and "self-consistency: N=1" in ok.output

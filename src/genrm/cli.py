@@ -177,6 +177,13 @@ def evaluate(run: Path = RunDir):
     _finish(r)
 
 
+def _results_file(run: Path) -> Path:
+    """`run`/results.json, or an error saying how to make it."""
+    if not (run / "results.json").exists():
+        raise GenrmError(f"{run} has no results.json: run `genrm evaluate {run}` (or finish the run) first")
+    return run / "results.json"
+
+
 @app.command()
 def report(
     runs: list[Path] = typer.Argument(..., help="one or more run folders (evaluated)"),
@@ -186,8 +193,7 @@ def report(
     from .report_html import write_report
 
     for r in runs:
-        if not (r / "results.json").exists():
-            raise GenrmError(f"{r} has no results.json: run `genrm evaluate {r}` (or finish the run) first")
+        _results_file(r)
     target = out or (runs[0] / "report.html" if len(runs) == 1 else Path("report.html"))
     console.print(f"report: {write_report(runs, target)}")
 
@@ -205,15 +211,15 @@ def plan(
 
     if unit not in ("flops", "tokens"):
         raise GenrmError(f"--unit {unit!r}: use flops or tokens")
-    if not (run / "results.json").exists():
-        raise GenrmError(f"{run} has no results.json: run `genrm evaluate {run}` (or finish the run) first")
-    compute = read_json(run / "results.json").get("compute")
+    compute = read_json(_results_file(run)).get("compute")
     if not compute:
         raise GenrmError(f"{run}/results.json has no compute accounting (older genrm): run `genrm evaluate {run}`")
     points = compute["accuracy_vs_compute"]
     best = rank(points, budget, unit)
     if not best:
         cheapest = min((p[unit] for p in points if p.get(unit) is not None), default=None)
+        if cheapest is None:  # a model's parameters were unknown (a server): only tokens were counted
+            raise GenrmError(f"{run} has no {unit} counts (a model's size is unknown); use --unit tokens")
         raise GenrmError(f"nothing fits {budget:g} {unit} per problem; the cheapest point needs {cheapest:.4g}")
     console.print(f"[bold]within {budget:g} {unit} per problem[/] (measured on {run.name}'s test problems)")
     names = {v: k for k, v in VERIFIER_NAMES.items()}  # display name -> method
