@@ -25,6 +25,8 @@ def test_every_stage_writes_its_artefacts(micro_run):
         "candidates/test.jsonl",
         "verifier_data/genrm_cot.jsonl",
         "models/orm/config.json",
+        "models/dpo/config.json",
+        "verifier_data/dpo.jsonl",
         "models/genrm/config.json",
         "models/genrm_cot/config.json",
         "scores/genrm_cot.jsonl",
@@ -38,7 +40,16 @@ def test_every_stage_writes_its_artefacts(micro_run):
     c = run.config
     assert results["N"] == c.n_candidates
     names = set(results["methods"])
-    assert {"pass@1", "self-consistency", "ORM", "GenRM", "GenRM-CoT", "LLM-as-a-Judge", "pass@N (oracle)"} <= names
+    assert {
+        "pass@1",
+        "self-consistency",
+        "ORM",
+        "DPO",
+        "GenRM",
+        "GenRM-CoT",
+        "LLM-as-a-Judge",
+        "pass@N (oracle)",
+    } <= names
     for m in results["methods"].values():
         curve = list(m["best_of_n"].values())
         assert all(0.0 <= v <= 1.0 for v in curve)

@@ -14,8 +14,8 @@ from genrm.tasks import get_task
 def test_corpus_never_holds_a_test_question_and_test_sets_only_hold_them():
     task = get_task("last_letter")
     corpus = corpus_problems(task, PretrainConfig(), 3000, seed=0)
-    assert len(corpus) == 3000 and not any(is_held_out(p) for p in corpus)
-    share = sum(map(is_held_out, task.make_problems(5000, [2, 3, 4], seed=1))) / 5000
+    assert len(corpus) == 3000 and not any(is_held_out(p, task) for p in corpus)
+    share = sum(is_held_out(p, task) for p in task.make_problems(5000, [2, 3, 4], seed=1)) / 5000
     assert 0.07 < share < 0.13  # a tenth of the question space is reserved
 
 
@@ -25,8 +25,9 @@ def test_run_test_sets_draw_only_held_out_questions(tmp_path):
 
     run = pipeline.Run.create(tmp_path / "r", preset_config("cpu", n_test=50, n_verifier_train=50, n_gen_train=10))
     pipeline.make_problems(run)
-    assert all(is_held_out(p) for p in run.problems("test"))
-    assert not any(is_held_out(p) for s in ("verifier_train", "gen_dev", "gen_train") for p in run.problems(s))
+    assert all(is_held_out(p, run.task) for p in run.problems("test"))
+    splits = ("verifier_train", "dev", "gen_dev", "gen_train")
+    assert not any(is_held_out(p, run.task) for s in splits for p in run.problems(s))
 
 
 def test_packed_rows_hold_whole_documents_with_loss_on_completions_only():

@@ -18,6 +18,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Generative v
 
 _TYPES = {"str": str, "int": int, "float": float, "bool": bool}
 RunDir = typer.Argument(..., help="run folder (made by `genrm init` or `genrm quickstart`)")
+Split = typer.Option("test", help="split to sample, score and evaluate: test (final runs) or dev (choosing settings)")
 
 
 def with_config_options(fn, config_class=RunConfig, panel: str = "Run config"):
@@ -53,14 +54,14 @@ def with_config_options_of(config_class, panel: str):
 
 
 def _finish(run: pipeline.Run) -> None:
-    md = run.file("results.md").read_text()
+    md = run.out("results.md").read_text()
     console.print(md, markup=False, highlight=False, soft_wrap=True)
-    console.print(f"results: {run.file('results.json')}\ntable:   {run.file('results.md')}")
+    console.print(f"results: {run.out('results.json')}\ntable:   {run.out('results.md')}")
     for png in ("best_of_n.png", "best_of_n_vs_k.png"):
-        if run.file(png).exists():
-            console.print(f"plot:    {run.file(png)}")
-    if run.file("report.html").exists():
-        console.print(f"report:  {run.file('report.html')}  (open it in a browser; works offline)")
+        if run.out(png).exists():
+            console.print(f"plot:    {run.out(png)}")
+    if run.out("report.html").exists():
+        console.print(f"report:  {run.out('report.html')}  (open it in a browser; works offline)")
 
 
 @app.command()
@@ -71,6 +72,7 @@ def quickstart(
     from_scratch: bool = typer.Option(
         False, "--from-scratch", help="pretrain the built-in base and generator in this run (same as --base pretrain)"
     ),
+    split: str = Split,
     overrides: Optional[dict[str, Any]] = None,
 ):
     """Sample from the built-in generator, train and score every verifier from the built-in base, print the table."""
@@ -78,8 +80,10 @@ def quickstart(
         overrides = {**(overrides or {}), "base": "pretrain"}
     config = preset_config(preset, **(overrides or {}))
     out = out or Path("genrm-runs") / f"quickstart-{config.task}-{preset}"
-    run = pipeline.Run.create(out, config)
-    console.print(f"[bold]genrm quickstart[/] → {out} (task {config.task}, preset {preset}); re-run to resume")
+    run = pipeline.Run.create(out, config, split=split)
+    console.print(
+        f"[bold]genrm quickstart[/] → {out} (task {config.task}, preset {preset}, {split} split); re-run to resume"
+    )
     pipeline.run_all(run)
     _finish(run)
 
@@ -118,9 +122,9 @@ def init(
 
 
 @app.command("run")
-def run_cmd(run: Path = RunDir):
-    """Run (or resume) every stage of a run folder not yet done."""
-    r = pipeline.Run(run)
+def run_cmd(run: Path = RunDir, split: str = Split):
+    """Run (or resume) every stage of a run folder not yet done (`--split dev` to choose settings)."""
+    r = pipeline.Run(run, split)
     pipeline.run_all(r)
     _finish(r)
 
@@ -139,13 +143,13 @@ def train_generator(run: Path = RunDir):
 
 
 @app.command()
-def sample(run: Path = RunDir, split: str = typer.Option("test", help="verifier_train or test")):
+def sample(run: Path = RunDir, split: str = typer.Option("test", help="verifier_train, dev or test")):
     """Sample N candidates per problem (resumes where it stopped)."""
     console.print(f"sampled {pipeline.sample(pipeline.Run(run), split)} problems")
 
 
 @app.command()
-def label(run: Path = RunDir, split: str = typer.Option("test", help="verifier_train or test")):
+def label(run: Path = RunDir, split: str = typer.Option("test", help="verifier_train, dev or test")):
     """Label sampled candidates with the task's answer check."""
     console.print(pipeline.label(pipeline.Run(run), split))
 
@@ -157,22 +161,26 @@ def verifier_data(run: Path = RunDir):
 
 
 @app.command("train-verifier")
-def train_verifier(run: Path = RunDir, kind: str = typer.Argument(..., help="orm, genrm or genrm_cot")):
+def train_verifier(run: Path = RunDir, kind: str = typer.Argument(..., help="orm, dpo, genrm or genrm_cot")):
     """Train one verifier."""
     log = pipeline.train_verifier(pipeline.Run(run), kind)
     console.print({k: log[k] for k in ("steps", "seconds", "train_loss")})
 
 
 @app.command()
-def score(run: Path = RunDir, method: str = typer.Argument(..., help="orm, genrm, genrm_cot or judge")):
-    """Score the test candidates with one verifier (resumes per problem)."""
-    console.print(f"scored {pipeline.score(pipeline.Run(run), method)} problems")
+def score(
+    run: Path = RunDir,
+    method: str = typer.Argument(..., help="orm, dpo, genrm, genrm_cot or judge"),
+    split: str = Split,
+):
+    """Score the split's candidates with one verifier (resumes per problem)."""
+    console.print(f"scored {pipeline.score(pipeline.Run(run, split), method)} problems")
 
 
 @app.command()
-def evaluate(run: Path = RunDir):
+def evaluate(run: Path = RunDir, split: str = Split):
     """Compute Best-of-N tables, plots and results.json from the scores."""
-    r = pipeline.Run(run)
+    r = pipeline.Run(run, split)
     pipeline.evaluate_run(r)
     _finish(r)
 
@@ -264,7 +272,6 @@ def merge_lora(
     from .model import merge_lora as run_merge
 
     console.print(f"merged model saved to {run_merge(adapter, out, kind=kind)}")
-
 
 
 @app.command()

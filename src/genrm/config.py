@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from .errors import GenrmError
 from .types import METHODS
 
+# the paper's length-generalisation split: verifiers train on 2-4 words and are tested on these word counts
+LENGTH_SPLIT = {"last_letter": "6", "word_sort": "5"}
 PROMPT_FORMATS = ("question", "verbatim", "auto")  # how a reward request's prompt text is read (see genrm.reward)
 
 
@@ -84,14 +87,20 @@ class RunConfig:
     )
     train_words: str = field(default="2-4", metadata={"help": "word counts of training problems, e.g. 2-4"})
     test_words: str = field(
-        default="2-4",
-        metadata={"help": "word counts of test problems; 5-6 gives the paper's length generalisation split"},
+        default="auto",
+        metadata={
+            "help": "word counts of test (and dev) problems; auto: the paper's length split (6 words for last_letter, "
+            "5 for word_sort; else --train-words)"
+        },
     )
     n_gen_train: int = field(default=50000, metadata={"help": "pretraining problems (base=pretrain)"})
     n_verifier_train: int = field(
         default=500, metadata={"help": "problems whose sampled candidates train the verifiers"}
     )
     n_test: int = field(default=300, metadata={"help": "test problems"})
+    n_dev: int = field(
+        default=300, metadata={"help": "dev problems at the test word counts (for tuning; never test questions)"}
+    )
     # models (Hub ids, local folders, .gguf files; engines: vllm:<model>, http://host:port for servers)
     generator: str = field(
         default="", metadata={"help": "pretrained generator to sample from (empty: train the built-in tiny model)"}
@@ -100,6 +109,12 @@ class RunConfig:
         default="", metadata={"help": "model the verifiers are fine-tuned from (empty: the generator)"}
     )
     judge: str = field(default="", metadata={"help": "model or engine of the LLM-as-a-Judge (empty: the generator)"})
+    judge_shots: int = field(
+        default=2,
+        metadata={
+            "help": "worked verification examples (oracle rationales on training candidates) in the judge's prompt"
+        },
+    )
     teacher: str = field(
         default="", metadata={"help": "model or engine writing GenRM-CoT training rationales where no oracle exists"}
     )
@@ -122,8 +137,16 @@ class RunConfig:
     base: str = field(
         default="builtin",
         metadata={
-            "help": "built-in base and generator: builtin (shipped pretrained checkpoints), pretrain (pretrain them "
-            "in this run, from scratch), or a folder written by `genrm pretrain`"
+            "help": "built-in base: builtin (shipped, never saw verification text), builtin-verify (the ablation "
+            "pretrained on GenRM-CoT text), pretrain (pretrain it in this run, from scratch), or a folder written by "
+            "`genrm pretrain`"
+        },
+    )
+    roles: str = field(
+        default="one",
+        metadata={
+            "help": "built-in models: 'one' checkpoint (the base) is generator, verifiers' base, DPO reference and "
+            "judge, as in the paper; 'split': the generator is an earlier checkpoint at --gen-stop-accuracy"
         },
     )
     model_size: str = field(default="tiny", metadata={"help": "built-in model size (base=pretrain): nano, tiny, small"})
@@ -138,6 +161,9 @@ class RunConfig:
     gen_eval_every: int = field(default=50, metadata={"help": "pretraining steps between those accuracy checks"})
     # sampling
     n_candidates: int = field(default=16, metadata={"help": "N: candidates sampled per problem"})
+    n_train_samples: int = field(
+        default=0, metadata={"help": "samples per verifier-training problem (0: N, as for test problems)"}
+    )
     temperature: float = field(default=1.0, metadata={"help": "sampling temperature of candidates"})
     max_new_tokens: int = field(default=64, metadata={"help": "token cap of a sampled solution"})
     # verifiers
@@ -150,9 +176,19 @@ class RunConfig:
     unified_lambda: float = field(
         default=1 / 3, metadata={"help": "unified training: solution rows per verification row (0 disables)"}
     )
-    ver_steps: int = field(default=150, metadata={"help": "training steps per verifier"})
+    ver_epochs: float = field(
+        default=0,
+        metadata={
+            "help": "epochs of every verifier over its rows (steps = epochs x rows / batch size, the same candidates "
+            "for all); 0: --ver-steps for each"
+        },
+    )
+    ver_steps: int = field(default=150, metadata={"help": "training steps per verifier (when --ver-epochs is 0)"})
     ver_batch_size: int = field(default=32, metadata={"help": "verifier training batch size"})
     ver_lr: float = field(default=3e-4, metadata={"help": "verifier learning rate (fine-tuning the base)"})
+    orm_lr: float = field(default=0, metadata={"help": "the ORM's learning rate (0: --ver-lr)"})
+    dpo_lr: float = field(default=0, metadata={"help": "the DPO verifier's learning rate (0: --ver-lr)"})
+    dpo_beta: float = field(default=0.1, metadata={"help": "DPO's beta (strength of the pull to the reference)"})
     ver_max_seconds: float = field(default=0, metadata={"help": "cap on each verifier's training seconds (0: none)"})
     ver_grad_accum: int = field(default=1, metadata={"help": "verifier gradient accumulation steps"})
     lora_r: int = field(default=0, metadata={"help": "LoRA rank for verifier training (0: full fine-tuning)"})
@@ -177,33 +213,49 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         parse_counts(self.train_words)
-        parse_counts(self.test_words)
+        self.test_counts()
         unknown = [m for m in self.method_list if m not in METHODS]
         if unknown:
             raise GenrmError(f"unknown method(s) {', '.join(unknown)}: choose from {', '.join(METHODS)}")
         if self.balance not in ("problem", "global"):
             raise GenrmError(f"balance '{self.balance}': use 'problem' or 'global'")
+        if self.roles not in ("one", "split"):
+            raise GenrmError(f"roles '{self.roles}': use 'one' (one checkpoint in every role) or 'split'")
+        if self.judge_shots < 0 or self.n_train_samples < 0 or self.ver_epochs < 0:
+            raise GenrmError("judge_shots, n_train_samples and ver_epochs must be >= 0")
         if self.verifier_init not in ("generator", "scratch"):
             raise GenrmError(f"verifier_init '{self.verifier_init}': use 'generator' or 'scratch'")
         if self.score_engine not in ("transformers", "vllm"):
             raise GenrmError(f"score_engine '{self.score_engine}': use transformers or vllm")
         if self.chat_template not in ("auto", "always", "never"):
             raise GenrmError(f"chat_template '{self.chat_template}': use auto, always or never")
-        for name in ("n_gen_train", "n_verifier_train", "n_test", "n_candidates", "k_votes"):
+        for name in ("n_gen_train", "n_verifier_train", "n_test", "n_dev", "n_candidates", "k_votes"):
             if getattr(self, name) < 1:
                 raise GenrmError(f"{name}={getattr(self, name)}: must be >= 1")
+
+    def test_counts(self) -> list[int]:
+        """Word counts of test and dev problems (`auto` resolved for this task)."""
+        if self.test_words == "auto":
+            return parse_counts(LENGTH_SPLIT.get(self.task, self.train_words))
+        return parse_counts(self.test_words)
 
     @property
     def method_list(self) -> list[str]:
         return [m.strip() for m in self.methods.split(",") if m.strip()]
 
-    def train_config(self, prefix: str) -> TrainConfig:
-        """The generator's (`prefix="gen"`) or each verifier's (`prefix="ver"`) optimisation settings."""
+    def train_config(self, prefix: str, kind: str = "", rows: int = 0) -> TrainConfig:
+        """The generator's (`prefix="gen"`) or a verifier's (`prefix="ver"`, its `kind` and number of training
+        `rows`: with `ver_epochs` the steps follow from them) optimisation settings."""
         verifier = prefix == "ver"
+        steps, lr = getattr(self, f"{prefix}_steps"), getattr(self, f"{prefix}_lr")
+        if verifier and self.ver_epochs and rows:
+            steps = max(1, math.ceil(self.ver_epochs * rows / (self.ver_batch_size * self.ver_grad_accum)))
+        if verifier and kind in ("orm", "dpo"):
+            lr = getattr(self, f"{kind}_lr") or lr
         return TrainConfig(
-            max_steps=getattr(self, f"{prefix}_steps"),
+            max_steps=steps,
             batch_size=getattr(self, f"{prefix}_batch_size"),
-            lr=getattr(self, f"{prefix}_lr"),
+            lr=lr,
             max_seconds=getattr(self, f"{prefix}_max_seconds"),
             grad_accum=self.ver_grad_accum if verifier else 1,
             lora_r=self.lora_r if verifier else 0,
@@ -241,6 +293,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         n_gen_train=2000,
         n_verifier_train=24,
         n_test=6,
+        n_dev=6,
         gen_steps=200,
         gen_eval_every=100,
         gen_batch_size=8,

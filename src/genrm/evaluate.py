@@ -8,7 +8,7 @@ from typing import Any, Sequence
 from .metrics import auroc, best_of_n, bootstrap_ci, n_grid, pass_at_n, vote_at_n
 from .types import Candidate, Problem
 
-VERIFIER_NAMES = {"orm": "ORM", "genrm": "GenRM", "genrm_cot": "GenRM-CoT", "judge": "LLM-as-a-Judge"}
+VERIFIER_NAMES = {"orm": "ORM", "dpo": "DPO", "genrm": "GenRM", "genrm_cot": "GenRM-CoT", "judge": "LLM-as-a-Judge"}
 
 
 def _per_problem(fn, problems, n) -> list[float]:

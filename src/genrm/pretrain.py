@@ -38,7 +38,7 @@ from .io import environment, read_json, replace_dir, write_json
 from .progress import console, progress_bar
 from .types import Problem
 
-HELD_OUT_EVERY = 10  # a question whose SHA-1 is 0 modulo this is reserved for test sets
+HELD_OUT_EVERY = 10  # a question whose canonical form's SHA-1 is 0 modulo this is reserved for test sets
 
 
 def builtin_dir() -> Path:
@@ -46,9 +46,18 @@ def builtin_dir() -> Path:
     return Path(__file__).parent / "pretrained"
 
 
-def is_held_out(problem: Problem) -> bool:
-    """True for the tenth of the question space that only test sets draw from (a hash of the question)."""
-    return int(hashlib.sha1(problem.question.encode()).hexdigest()[:8], 16) % HELD_OUT_EVERY == 0
+def canonical(problem: Problem, task=None) -> str:
+    """The form of a question that decides held-out membership and split disjointness: the task's
+    `canonical` (list tasks: the multiset of words, so a reordered test question is held out too), else
+    the question itself."""
+    return task.canonical(problem.question) if hasattr(task, "canonical") else problem.question
+
+
+def is_held_out(problem: Problem, task) -> bool:
+    """True for the tenth of the question space that only test sets draw from (a hash of the canonical question;
+    for list tasks the same words in any order and under any task are in or out together)."""
+    key = canonical(problem, task)
+    return int(hashlib.sha1(key.encode()).hexdigest()[:8], 16) % HELD_OUT_EVERY == 0
 
 
 @dataclass
@@ -59,7 +68,18 @@ class PretrainConfig:
     tasks: str = field(default="last_letter,word_sort", metadata={"help": "step tasks of the corpus, comma-separated"})
     words: str = field(default="1-4", metadata={"help": "word counts of the corpus problems"})
     n_problems: int = field(default=50000, metadata={"help": "training problems per task"})
-    solve_share: float = field(default=0.4, metadata={"help": "share of solve documents (the rest verify)"})
+    solve_share: float = field(
+        default=1.0, metadata={"help": "share of solve documents (the rest verify; 1.0: never any verification text)"}
+    )
+    aux_tasks: str = field(
+        default="first_letter,copy_list,reverse_list",
+        metadata={"help": "general list tasks, solve documents only (e.g. first_letter,copy_list,reverse_list)"},
+    )
+    aux_words: str = field(default="1-10", metadata={"help": "word counts of the general list tasks' problems"})
+    aux_share: float = field(default=0.3, metadata={"help": "share of documents from the general list tasks"})
+    probe_words: str = field(
+        default="5,6", metadata={"help": "also probe solving at these word counts (the length split's test lengths)"}
+    )
     # model and optimisation
     model_size: str = field(default="tiny", metadata={"help": "built-in model size: nano, tiny, small, base"})
     steps: int = field(default=3000, metadata={"help": "optimiser steps"})
@@ -91,11 +111,15 @@ class PretrainConfig:
     def task_list(self) -> list[str]:
         return [t.strip() for t in self.tasks.split(",") if t.strip()]
 
+    def aux_list(self) -> list[str]:
+        return [t.strip() for t in self.aux_tasks.split(",") if t.strip()]
+
 
 def corpus_problems(
-    task, cfg: PretrainConfig, n: int, seed: int, exclude: AbstractSet[str] = frozenset()
+    task, cfg: PretrainConfig, n: int, seed: int, exclude: AbstractSet[str] = frozenset(), words: str = ""
 ) -> list[Problem]:
-    """Up to `n` distinct training-share problems of `task` (never a held-out question, none in `exclude`).
+    """Up to `n` distinct training-share problems of `task` (never a held-out question, no canonical form in
+    `exclude`), with `words` (default `cfg.words`) words each.
 
     Fewer when the question space is smaller (one-word problems): the documents then reuse them.
     """
@@ -105,9 +129,10 @@ def corpus_problems(
     seen, draw = set(exclude), 0
     while len(out) < n:
         before = len(out)
-        for p in task.make_problems(max(256, n), parse_counts(cfg.words), seed=seed * 1000 + draw):
-            if p.question not in seen and not is_held_out(p):
-                seen.add(p.question)
+        for p in task.make_problems(max(256, n), parse_counts(words or cfg.words), seed=seed * 1000 + draw):
+            key = canonical(p, task)
+            if key not in seen and not is_held_out(p, task):
+                seen.add(key)
                 out.append(p)
         draw += 1
         if len(out) == before:  # the space is exhausted
@@ -146,6 +171,23 @@ def documents(
             if len(docs) == n:
                 break
     return docs
+
+
+def _document_mix(c: dict) -> str:
+    """How the corpus's documents divide, in words."""
+    if c.get("solve_share", 0.4) >= 1:
+        mix = "solve documents only (a problem and its reference solution): no verification text of any format"
+    else:
+        mix = (
+            f"{c['solve_share']:.0%} solve, the rest verify{_sampled_text(c)}: half reference, half synthetic wrong "
+            "candidates, each with its oracle rationale"
+        )
+    if c.get("aux_tasks"):
+        mix += (
+            f"; {c['aux_share']:.0%} of all documents solve general list tasks ({c['aux_tasks']}) on "
+            f"{c['aux_words']} words"
+        )
+    return mix
 
 
 def _sampled_text(c: dict) -> str:
@@ -290,14 +332,17 @@ def save_model(model, tokenizer, path: Path) -> None:
     replace_dir(tmp, path)
 
 
-def probes(model, tokenizer, task, dev: list[Problem], max_new_tokens: int, seed: int = 0) -> dict:
+def probes(
+    model, tokenizer, task, dev: list[Problem], max_new_tokens: int, longer: dict | None = None, seed: int = 0
+) -> dict:
     """What the checkpoint can do on the inputs later stages give it.
 
     - `solve_greedy_at_{0,1,2}`: greedy accuracy with 0, 1 or 2 solved documents before the problem (joined by
       EOS + BOS, as in the packed rows);
     - `solve_sampled`: one sample at temperature 1 (what Best-of-N draws);
     - `verify_verdict`, `verify_exact`: greedy GenRM-CoT on half reference, half synthetic wrong candidates:
-      the verdict's accuracy, and the share of rationales identical to the oracle's.
+      the verdict's accuracy, and the share of rationales identical to the oracle's;
+    - `solve_greedy_{n}w`, `solve_sampled_{n}w`: solving problems of `n` words (`longer`: {n: problems}).
     """
     rng = random.Random(seed)
     engine = _engine(model, tokenizer)
@@ -309,6 +354,9 @@ def probes(model, tokenizer, task, dev: list[Problem], max_new_tokens: int, seed
         ctx = "".join(contexts[1 : i + 1])
         out[f"solve_greedy_at_{i}"] = _mean(solved(engine, task, dev, max_new_tokens, seed, 0.0, ctx))
     out["solve_sampled"] = _mean(solved(engine, task, dev, max_new_tokens, seed))
+    for n, ps in (longer or {}).items():
+        out[f"solve_greedy_{n}w"] = _mean(solved(engine, task, ps, max_new_tokens, seed, 0.0))
+        out[f"solve_sampled_{n}w"] = _mean(solved(engine, task, ps, max_new_tokens, seed))
     fmt = task.verify_format
     cands = [task.reference_solution(p) if i % 2 else task.perturb(p, rng) for i, p in enumerate(dev)]
     texts = engine.generate(
@@ -325,22 +373,53 @@ def probes(model, tokenizer, task, dev: list[Problem], max_new_tokens: int, seed
     return {k: round(v, 4) for k, v in out.items()}
 
 
+def build_corpus(cfg: PretrainConfig, tasks: list, aux: list, out: Path) -> tuple[dict[str, list[Problem]], list]:
+    """The pretraining documents, shuffled (`(prompt, completion)` pairs), and each task's dev problems (held out
+    of the corpus). Per task a share of the documents (`documents`), and `aux_share` of them from the general list
+    tasks (solve documents only, on `aux_words` words). No document has a held-out question in any word order."""
+    rng = random.Random(cfg.seed)
+    dev: dict[str, list[Problem]] = {}
+    docs: list[tuple[str, str]] = []
+    n_docs = cfg.steps * cfg.batch_size * cfg.seq_len // 60  # ~65 tokens a document; rows reuse them if short
+    main_share = 1 - cfg.aux_share if aux else 1.0
+    with progress_bar("building the pretraining corpus", len(tasks) + len(aux)) as (bar, tid):
+        for i, task in enumerate(tasks):
+            dev[task.name] = corpus_problems(task, cfg, cfg.n_dev, seed=cfg.seed * 100 + 2 * i + 1)
+            held = {canonical(p, task) for p in dev[task.name]}
+            problems = corpus_problems(task, cfg, cfg.n_problems, seed=cfg.seed * 100 + 2 * i, exclude=held)
+            per_task = int(n_docs * main_share / len(tasks))
+            sampled = sampled_solutions(cfg, task, problems, out) if cfg.candidates_from else None
+            docs += documents(task, problems, rng, cfg.solve_share, per_task, sampled, cfg.sampled_share)
+            bar.advance(tid)
+        for i, task in enumerate(aux):  # general list skills: solve documents only, longer lists
+            problems = corpus_problems(task, cfg, cfg.n_problems, seed=cfg.seed * 100 + 50 + i, words=cfg.aux_words)
+            docs += documents(task, problems, rng, 1.0, int(n_docs * cfg.aux_share / len(aux)))
+            bar.advance(tid)
+    rng.shuffle(docs)
+    return dev, docs
+
+
 def pretrain(cfg: PretrainConfig, out: str | Path) -> dict:
     """Pretrain the built-in model on the packed corpus; write the base, the generators, a log and a card."""
+    from .config import parse_counts
     from .model import build_tiny_model
     from .tasks import StepTask, get_task
     from .training import TrainConfig, train_lm_rows
 
     out = Path(out)
     tasks: list[StepTask] = []
-    for name in cfg.task_list():
-        t = get_task(name)
-        if not isinstance(t, StepTask):
-            raise GenrmError(f"task {t.name} cannot be pretrained on (no synthetic candidates); use step tasks")
-        tasks.append(t)
+    aux: list[StepTask] = []
+    for names, into in ((cfg.task_list(), tasks), (cfg.aux_list(), aux)):
+        for name in names:
+            t = get_task(name)
+            if not isinstance(t, StepTask):
+                raise GenrmError(f"task {t.name} cannot be pretrained on (no synthetic candidates); use step tasks")
+            into.append(t)
     if not tasks:
         raise GenrmError("pretrain needs at least one task: --tasks last_letter,word_sort")
-    words = sorted({w for t in tasks for w in t.vocabulary()})
+    if aux and not 0 < cfg.aux_share < 1:
+        raise GenrmError(f"--aux-share {cfg.aux_share}: give a share of documents between 0 and 1")
+    words = sorted({w for t in tasks + aux for w in t.vocabulary()})
     if cfg.init:
         from .model import load_model
 
@@ -349,20 +428,9 @@ def pretrain(cfg: PretrainConfig, out: str | Path) -> dict:
     else:
         model, tok = build_tiny_model(cfg.model_size, seed=cfg.seed, words=words)
     model.config._attn_implementation = "sdpa"  # packed rows have no padding: PyTorch's fused attention is faster
-    rng = random.Random(cfg.seed)
-    dev, docs = {}, []
     rows = cfg.steps * cfg.batch_size
     t0 = time.time()
-    with progress_bar("building the pretraining corpus", len(tasks)) as (bar, tid):
-        for i, task in enumerate(tasks):
-            dev[task.name] = corpus_problems(task, cfg, cfg.n_dev, seed=cfg.seed * 100 + 2 * i + 1)
-            held = {p.question for p in dev[task.name]}
-            problems = corpus_problems(task, cfg, cfg.n_problems, seed=cfg.seed * 100 + 2 * i, exclude=held)
-            per_task = rows * cfg.seq_len // (60 * len(tasks))  # ~65 tokens a document; rows reuse them if short
-            sampled = sampled_solutions(cfg, task, problems, out) if cfg.candidates_from else None
-            docs += documents(task, problems, rng, cfg.solve_share, per_task, sampled, cfg.sampled_share)
-            bar.advance(tid)
-    rng.shuffle(docs)
+    dev, docs = build_corpus(cfg, tasks, aux, out)
     data = PackedRows(tok, docs, cfg.seq_len, rows)
     corpus_seconds = time.time() - t0
     checkpoints = GeneratorCheckpoints(tasks, dev, tok, cfg, out)
@@ -399,14 +467,18 @@ def pretrain(cfg: PretrainConfig, out: str | Path) -> dict:
     }
     from .model import load_model
 
-    for task in tasks:
+    for i, task in enumerate(tasks):
+        longer = {  # the task at lengths the corpus never holds (training-share questions: a dev set)
+            n: corpus_problems(task, cfg, cfg.n_dev, seed=cfg.seed * 100 + 90 + i, words=str(n))
+            for n in (parse_counts(cfg.probe_words) if cfg.probe_words else [])
+        }
         for name in ("base", f"generator-{task.name}"):
             m, t = load_model(out / name)
-            result["probes"][f"{name}/{task.name}"] = probes(m, t, task, dev[task.name], cfg.max_new_tokens)
+            result["probes"][f"{name}/{task.name}"] = probes(m, t, task, dev[task.name], cfg.max_new_tokens, longer)
     result["probe_seconds"] = round(time.time() - probe_seconds, 1)
     write_json(out / "pretrain_log.json", result)
-    for task in tasks:  # each generator carries the log of the run it comes from
-        write_json(out / f"generator-{task.name}" / "pretrain_log.json", result)
+    for name in ("base", *(f"generator-{t.name}" for t in tasks)):  # each checkpoint carries its run's log
+        write_json(out / name / "pretrain_log.json", result)
     (out / "README.md").write_text(model_card(result), encoding="utf-8")
     console.print(f"pretrained in {result['train_seconds']:.0f} s: {out}")
     return result
@@ -426,12 +498,12 @@ def model_card(log: dict) -> str:
         "```",
         "",
         f"Corpus: tasks {c['tasks']}, {c['words']} words a problem, {c['n_problems']:,} training problems per task "
-        f"(never a held-out question: test sets draw only questions whose SHA-1 is 0 mod {HELD_OUT_EVERY}), "
-        f"{log['documents']:,} documents ({c['solve_share']:.0%} solve, the rest verify{_sampled_text(c)}: half "
-        f"reference, half synthetic wrong candidates, each with its oracle rationale), packed into {c['seq_len']}-"
-        "token rows; "
-        f"{log['tokens']:,} tokens in all. {log['steps']} steps of {c['batch_size']} rows at lr {c['lr']} took "
-        f"{log['train_seconds']:.0f} s ({log['environment']['device']}, {log['environment']['threads']} threads).",
+        f"(never a held-out question: test sets draw only questions whose canonical form's SHA-1 is 0 mod "
+        f"{HELD_OUT_EVERY}; for list tasks the canonical form is the multiset of words, so no reordering of a test "
+        f"question is seen either), {log['documents']:,} documents ({_document_mix(c)}), packed into "
+        f"{c['seq_len']}-token rows; {log['tokens']:,} tokens in all. {log['steps']} steps of {c['batch_size']} rows "
+        f"at lr {c['lr']} took {log['train_seconds']:.0f} s ({log['environment']['device']}, "
+        f"{log['environment']['threads']} threads).",
         "",
         "Checkpoints: `base/` (the final one: verifiers start from it, the judge prompts it) and, per task, "
         "`generator-<task>/`, the first checkpoint whose sampled dev accuracy reached "
@@ -445,5 +517,9 @@ def model_card(log: dict) -> str:
             f"| {name} | {p['solve_greedy_at_0']:.3f} / {p['solve_greedy_at_1']:.3f} / {p['solve_greedy_at_2']:.3f} "
             f"| {p['solve_sampled']:.3f} | {p['verify_verdict']:.3f} | {p['verify_exact']:.3f} |"
         )
+    longer = [(name, k, v) for name, p in log["probes"].items() for k, v in p.items() if k.endswith("w")]
+    if longer:
+        lines += ["", "Solving at word counts the corpus never holds for that task (dev questions):", ""]
+        lines += [f"- {name}: {k.removeprefix('solve_')} {v:.3f}" for name, k, v in longer]
     lines += ["", "Dev accuracy history (sampled, temperature 1) and losses: `pretrain_log.json`.", ""]
     return "\n".join(lines)

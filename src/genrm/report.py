@@ -30,6 +30,21 @@ def markdown_table(results: dict, title: str = "") -> str:
                 f"{label} rationales vs the oracle's: {f['step_agreement']:.3f} of steps annotated alike, "
                 f"{f['exact']:.3f} identical ({f['rationales']} rationales)."
             )
+    training = (results.get("compute") or {}).get("training")
+    if training:
+        lines += [
+            "",
+            "Verifier training (every verifier from the same base, on rows built from the same candidates):",
+            "",
+            "| verifier | rows | epochs | steps | lr | tokens | FLOPs | seconds |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for kind, t in training.items():
+            flops = f"{t['flops']:.3g}" if t.get("flops") else "?"
+            lines.append(
+                f"| {kind} | {t['rows']} | {t['epochs']} | {t['steps']} | {t['lr']:g} | {t['tokens']:,} | {flops} "
+                f"| {t['seconds']} |"
+            )
     secs = (results.get("stage_logs") or {}).get("stage_seconds")
     if secs:
         lines += ["", "Stage seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in secs.items())]

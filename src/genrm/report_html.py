@@ -129,8 +129,10 @@ def load_run(path: str | Path) -> dict[str, Any]:
     """Everything the report shows of one run folder (results.json, test problems, candidates, scores, logs)."""
     path = Path(path)
     results = read_json(path / "results.json")
-    problems = {r["id"]: r for r in read_jsonl(path / "problems" / "test.jsonl")}
-    cands = {r["problem_id"]: r["candidates"] for r in read_jsonl(path / "candidates" / "test.jsonl")}
+    split = results.get("split", "test")
+    root = path.parent if split != "test" else path  # a dev evaluation lives in RUN/dev/
+    problems = {r["id"]: r for r in read_jsonl(root / "problems" / f"{split}.jsonl")}
+    cands = {r["problem_id"]: r["candidates"] for r in read_jsonl(root / "candidates" / f"{split}.jsonl")}
     methods = [m for m in (results.get("config") or {}).get("methods", "").split(",") if m]
     scores = {}
     for m in methods:
@@ -138,14 +140,14 @@ def load_run(path: str | Path) -> dict[str, Any]:
         if f.exists():
             scores[m] = {r["problem_id"]: r["scores"] for r in read_jsonl(f)}
     curves = {}
-    for d in ("generator", "orm", "genrm", "genrm_cot"):
-        log = path / "models" / d / "train_log.json"
+    for d in ("generator", "orm", "dpo", "genrm", "genrm_cot"):
+        log = root / "models" / d / "train_log.json"
         if log.exists():
             data = read_json(log)
             if data.get("losses"):
                 curves[d] = data["losses"]
     return {
-        "name": path.name,
+        "name": root.name + ("" if split == "test" else f" ({split})"),
         "path": str(path),
         "results": results,
         "problems": problems,

@@ -60,6 +60,14 @@ class VerifierRow(Row):
     label: bool | None = None
 
 
+class PreferenceRow(Row):
+    """verifier_data/dpo.jsonl: TRL's preference form (a correct and an incorrect solution of one prompt)."""
+
+    prompt: str
+    chosen: str
+    rejected: str
+
+
 def _message(err: Any) -> str:
     field = ".".join(str(x) for x in err["loc"]) or "row"
     got = err.get("input")

@@ -4,6 +4,8 @@
   unified rows); prompt tokens are masked with -100.
 - `train_orm`: the LM with a scalar head (`AutoModelForSequenceClassification`, one label)
   trained with binary cross-entropy on (problem, solution) -> correct?.
+- `train_dpo`: TRL's `DPOTrainer` on (prompt, correct solution, incorrect solution) pairs of one
+  problem, against a frozen reference (the DPO verifier of V-STaR / the GenRM paper).
 """
 
 from __future__ import annotations
@@ -72,7 +74,8 @@ def _checkpoint_dir(out_dir: Path, data, cfg: TrainConfig, what: str) -> tuple[P
     keys = {k: v for k, v in asdict(cfg).items() if k not in ("max_seconds", "checkpoint_steps", "checkpoint_minutes")}
     h = hashlib.sha1(json.dumps([what, keys, len(data)], sort_keys=True).encode())
     for i in range(0, len(data), max(1, len(data) // 64)):  # a sample of the rows is enough to tell data apart
-        h.update(str(data[i]["input_ids"]).encode())
+        row = data[i]
+        h.update(str(row.get("input_ids", row)).encode())
     fingerprint = h.hexdigest()
     mark = ckpt / "fingerprint"
     if ckpt.exists() and (not mark.exists() or mark.read_text() != fingerprint):
@@ -138,11 +141,16 @@ def _run(
     callbacks=(),
     packed: bool = False,
     loss=None,
+    trainer_class=Trainer,
+    args_class=TrainingArguments,
+    extra_args: dict | None = None,
+    trainer_kwargs: dict | None = None,
+    row_tokens=None,
 ) -> dict:
     if not len(data):
         raise ValueError(f"no training rows for {what}; build the training data first")
     dropped = 0
-    if cfg.max_length and not packed:
+    if cfg.max_length and not packed and trainer_class is Trainer:
         kept = [r for r in data if len(r["input_ids"]) <= cfg.max_length]
         dropped = len(data) - len(kept)
         if not kept:
@@ -164,11 +172,11 @@ def _run(
         if "train_sampling_strategy" in names
         else {"group_by_length": True}
     )
-    if packed:  # rows of one length: nothing to group
+    if packed or trainer_class is not Trainer:  # rows of one length, or a trainer with its own collation
         grouping = {}
     ckpt, resume = _checkpoint_dir(out_dir, data, cfg, what)
     saving = cfg.checkpoint_steps > 0 or cfg.checkpoint_minutes > 0
-    args = TrainingArguments(
+    args = args_class(
         output_dir=str(ckpt),
         max_steps=cfg.max_steps,
         per_device_train_batch_size=cfg.batch_size,
@@ -189,17 +197,22 @@ def _run(
         **grouping,
         dataloader_num_workers=0,
         seed=cfg.seed,
+        **(extra_args or {}),
     )
     start = time.time()
     with progress_bar(f"training {what}", cfg.max_steps) as (bar, tid):
         monitor = _Monitor(cfg, bar, tid)
-        trainer = Trainer(
+        if trainer_class is Trainer:
+            trainer_kwargs = {
+                "data_collator": _pad_collate(tokenizer.pad_token_id, label_pad),
+                "compute_loss_func": loss,  # None: the model's own loss (next-token cross-entropy)
+            }
+        trainer = trainer_class(
             model=model,
             args=args,
             train_dataset=data,
-            data_collator=_pad_collate(tokenizer.pad_token_id, label_pad),
             callbacks=[monitor, *([_SaveByTime(cfg.checkpoint_minutes)] if cfg.checkpoint_minutes else []), *callbacks],
-            compute_loss_func=loss,  # None: the model's own loss (next-token cross-entropy)
+            **(trainer_kwargs or {}),
         )
         trainer.remove_callback(PrinterCallback)  # our progress bar shows the loss
         if resume:
@@ -211,7 +224,8 @@ def _run(
     seconds = time.time() - start
     steps = trainer.state.global_step
     sample = [data[i] for i in range(min(len(data), 2000))]
-    tokens = sum(len(r["input_ids"]) for r in sample) * steps * cfg.batch_size * cfg.grad_accum / len(sample)
+    per_row = row_tokens or (lambda r: len(r["input_ids"]))
+    tokens = sum(per_row(r) for r in sample) * steps * cfg.batch_size * cfg.grad_accum / len(sample)
     model.eval()
     # the model folder is written whole, then renamed into place: a kill leaves the old folder or the new one
     tmp = out_dir.with_name(out_dir.name + ".tmp")
@@ -230,6 +244,7 @@ def _run(
         "steps": steps,
         "seconds": round(seconds, 1),
         "tokens_per_second": round(tokens / max(seconds, 1e-9)),
+        "tokens": round(tokens),  # trained-on tokens (forward + backward), padding excluded
         "train_loss": state.training_loss,
         "losses": losses,
         "resumed_from": resume,
@@ -268,3 +283,41 @@ def train_orm(model, tokenizer, texts, labels, cfg: TrainConfig, out_dir, what="
     ids = tokenizer(list(texts), add_special_tokens=True).input_ids
     data = [{"input_ids": i, "labels": int(bool(y))} for i, y in zip(ids, labels)]
     return _run(model, tokenizer, data, cfg, Path(out_dir), label_pad=None, what=what, loss=bce_loss)
+
+
+def train_dpo(model, ref_model, tokenizer, rows, cfg: TrainConfig, out_dir, beta: float = 0.1, what="DPO") -> dict:
+    """DPO (TRL's `DPOTrainer`, sigmoid loss) on `rows` of `prompt`, `chosen` (a correct solution) and `rejected`
+    (an incorrect solution of the same problem), against the frozen `ref_model`. A step holds `cfg.batch_size`
+    pairs (twice as many sequences). The tokens logged count the chosen and rejected sequences once each (the
+    reference's forward passes are not counted)."""
+    from datasets import Dataset
+    from trl import DPOConfig, DPOTrainer
+
+    if not rows:
+        raise GenrmError(f"no training pairs for {what}; every problem needs a correct and an incorrect candidate")
+    data = Dataset.from_list([{k: r[k] for k in ("prompt", "chosen", "rejected")} for r in rows])
+    lengths = {}
+
+    def row_tokens(r: dict) -> int:  # prompt + chosen + prompt + rejected, as the trainer sees them
+        key = (r["prompt"], r["chosen"], r["rejected"])
+        if key not in lengths:
+            p = len(tokenizer(r["prompt"]).input_ids)
+            c, j = (len(tokenizer(x, add_special_tokens=False).input_ids) + 1 for x in (r["chosen"], r["rejected"]))
+            lengths[key] = 2 * p + c + j
+        return lengths[key]
+
+    extra = {"beta": beta, "max_length": cfg.max_length or None, "dataset_num_proc": None}
+    return _run(
+        model,
+        tokenizer,
+        data,
+        cfg,
+        Path(out_dir),
+        label_pad=-100,
+        what=what,
+        trainer_class=DPOTrainer,
+        args_class=DPOConfig,
+        extra_args=extra,
+        trainer_kwargs={"ref_model": ref_model, "processing_class": tokenizer},
+        row_tokens=row_tokens,
+    )

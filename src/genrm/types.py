@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Protocol, Sequence,
 if TYPE_CHECKING:
     from .formats import VerifyFormat
 
-TRAINED_KINDS = ("orm", "genrm", "genrm_cot")  # verifiers fine-tuned on verifier rows
+TRAINED_KINDS = ("orm", "dpo", "genrm", "genrm_cot")  # verifiers fine-tuned on verifier rows
 METHODS = (*TRAINED_KINDS, "judge")  # every verification method a run can score with
 
 

@@ -5,6 +5,8 @@ Rows use TRL's conventions: `prompt` + `completion` (SFT), plus `label` (unpaire
 - GenRM rows: prompt = ... solution + "Verification: Is the answer correct (Yes/No)?", completion " Yes"/" No"
 - GenRM-CoT rows: prompt = ... solution + "Verification: Let's verify step by step.", completion =
   the task's oracle rationale ending in the decision line and " Yes"/" No"
+- DPO rows (TRL's preference form): prompt = solve prompt, chosen = a correct candidate, rejected = an
+  incorrect candidate of the same problem; each candidate of the balanced set is in exactly one pair
 - unified training: solution-generation rows (correct solutions) mixed in at `lambda` per verification row.
 """
 
@@ -60,6 +62,23 @@ def balanced_pairs(problems, candidates: dict[str, list[Candidate]], seed: int, 
     return pairs, stats
 
 
+def preference_pairs(task: Task, pairs: Sequence[tuple[Problem, Candidate]], seed: int = 0) -> list[dict]:
+    """DPO rows from the same balanced candidates: per problem, its correct and incorrect candidates paired in a
+    seeded order (as many pairs as the smaller class; within-problem balance uses every candidate once)."""
+    by_problem: dict[str, tuple[Problem, list[str], list[str]]] = {}
+    for p, c in pairs:
+        entry = by_problem.setdefault(p.id, (p, [], []))
+        (entry[1] if c.correct else entry[2]).append(c.text)
+    rng = random.Random(seed + 3)
+    out = []
+    for p, good, bad in by_problem.values():
+        rng.shuffle(bad)
+        sp = task.prompt(p)
+        out += [{"prompt": sp, "chosen": g, "rejected": b} for g, b in zip(good, bad)]
+    rng.shuffle(out)
+    return out
+
+
 def build_verifier_rows(
     task: Task,
     pairs: Sequence[tuple[Problem, Candidate]],
@@ -74,8 +93,9 @@ def build_verifier_rows(
     pairs without one get no CoT row) or else from the task's oracle.
     """
     fmt = fmt or VerifyFormat()
-    rows: dict[str, list[dict]] = {"orm": [], "genrm": [], "genrm_cot": []}
+    rows: dict[str, list[dict]] = {"orm": [], "dpo": [], "genrm": [], "genrm_cot": []}
     oracle = task.has_oracle
+    rows["dpo"] = preference_pairs(task, pairs, seed)
     for p, c in pairs:
         sp = task.prompt(p)
         rows["orm"].append({"prompt": sp, "completion": c.text, "label": bool(c.correct)})

@@ -3,7 +3,8 @@
 - `ORMVerifier`: sigmoid of a scalar head (discriminative reward model).
 - `GenRMVerifier`: p(" Yes") at the decision token after the direct verification prompt.
 - `CoTVerifier`: GenRM-CoT: sample K rationales, read p(" Yes") after each, average (majority
-  voting). With an untuned model it is the LLM-as-a-Judge baseline.
+  voting). With an untuned model (and worked examples in its `context`) it is the LLM-as-a-Judge baseline.
+- `DPOVerifier`: a DPO-trained policy (V-STaR); score = pi(solution | problem), the whole solution's probability.
 Each is a `genrm.types.Verifier` and returns one `Result(score, votes, rationales)` per item.
 `build_verifier(method, model, fmt, ...)` is the one way the pipeline, `RewardModel` and
 `genrm serve` make them.
@@ -11,6 +12,7 @@ Each is a `genrm.types.Verifier` and returns one `Result(score, votes, rationale
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -54,6 +56,22 @@ class ORMVerifier:
         return out
 
 
+class DPOVerifier:
+    """The DPO verifier of V-STaR and the GenRM paper: a policy trained with DPO on (correct, incorrect) solution
+    pairs of one problem scores a solution by log pi_DPO(y | x) without subtracting the reference (the paper found
+    that better) and without length normalisation. `Result.score` is exp of it, pi(y | x) in [0, 1], which ranks
+    exactly as log pi does; it is not a calibrated probability of correctness."""
+
+    def __init__(self, engine: TransformersEngine):
+        if not hasattr(engine, "sequence_logprobs"):
+            raise GenrmError("the DPO verifier needs a Transformers engine (sequence log-probabilities); give a folder")
+        self.engine = engine
+
+    def score(self, items: Sequence[Item], description: str | None = None) -> list[Result]:
+        logps = self.engine.sequence_logprobs([p for p, _ in items], [s for _, s in items], description=description)
+        return [Result(math.exp(lp), [], []) for lp in logps]
+
+
 class GenRMVerifier:
     def __init__(self, engine: Engine, fmt: VerifyFormat | None = None, normalize: bool = False):
         self.engine, self.fmt, self.normalize = engine, fmt or VerifyFormat(), normalize
@@ -75,15 +93,17 @@ class CoTVerifier:
         normalize: bool = False,
         seed: int = 0,
         shared_prefix: bool = True,
+        context: str = "",
     ):
         self.engine, self.k, self.fmt = engine, k, fmt or VerifyFormat()
+        self.context = context  # text before every verification prompt: worked examples for a prompted judge
         max_new_tokens = max_new_tokens or self.fmt.max_rationale_tokens
         self.temperature, self.max_new_tokens, self.normalize, self.seed = temperature, max_new_tokens, normalize, seed
         # one prefill per candidate for its K rationales, where the engine can (Transformers; vLLM caches prefixes)
         self.shared_prefix = shared_prefix and isinstance(engine, PrefixSharingEngine)
 
     def score(self, items: Sequence[Item], description: str | None = None) -> list[Result]:
-        cot_prompts = [self.fmt.cot_prompt(p, s) for p, s in items]
+        cot_prompts = [self.context + self.fmt.cot_prompt(p, s) for p, s in items]
         rationales, probs = (self._shared if self.shared_prefix else self._naive)(cot_prompts, description)
         out = []
         for rs, ps in zip(rationales, probs):
@@ -147,10 +167,12 @@ def build_verifier(
     chat_template: str | bool = "never",
     tensor_parallel_size: int = 1,
     load_kwargs: dict[str, Any] | None = None,
+    context: str = "",
 ) -> Verifier:
     """The verifier `method` (orm, genrm, genrm_cot, judge) over `model`: an ORM folder, or for the others any
     engine spec (folder, Hub id, `vllm:<model>`, server URL). GenRM-CoT and the judge sample `k` rationales at
-    `temperature`, each up to `max_new_tokens` (default: the format's `max_rationale_tokens`)."""
+    `temperature`, each up to `max_new_tokens` (default: the format's `max_rationale_tokens`), after `context`
+    (worked examples for a prompted judge). A DPO verifier needs a model folder or Hub id (Transformers)."""
     check_method(method)
     if method == "orm":
         if str(model).startswith(("http://", "https://", "openai:", "vllm:")):
@@ -165,4 +187,8 @@ def build_verifier(
     )
     if method == "genrm":
         return GenRMVerifier(engine, fmt)
-    return CoTVerifier(engine, k=k, fmt=fmt, temperature=temperature, max_new_tokens=max_new_tokens, seed=seed)
+    if method == "dpo":
+        return DPOVerifier(engine)  # type: ignore[arg-type]  # checked in DPOVerifier: a Transformers engine
+    return CoTVerifier(
+        engine, k=k, fmt=fmt, temperature=temperature, max_new_tokens=max_new_tokens, seed=seed, context=context
+    )

@@ -170,6 +170,28 @@ class TransformersEngine:
         return toks[0][:k], [t[k] for t in toks]
 
     @torch.inference_mode()
+    def sequence_logprobs(
+        self, prompts: Sequence[str], completions: Sequence[str], description: str | None = None
+    ) -> list[float]:
+        """log p(completion + EOS | prompt), summed over the completion's tokens and EOS (the prompt encoded as
+        `encode` does, with BOS): what a DPO-trained policy assigns to a whole solution."""
+        p_ids = self.encode(prompts)
+        c_ids = self.tokenizer(list(completions), add_special_tokens=False).input_ids
+        eos = [] if self.tokenizer.eos_token_id is None else [self.tokenizer.eos_token_id]
+        seqs = [p + c + eos for p, c in zip(p_ids, c_ids)]
+        out = [0.0] * len(seqs)
+        with progress_bar(description, len(seqs)) as (bar, tid):
+            for batch in self.batches([len(s) for s in seqs]):
+                ids, mask = self.pad([seqs[i] for i in batch], left=False)
+                with autocast(self.device):
+                    logits = self.model(input_ids=ids, attention_mask=mask).logits.float()  # (B, T, V)
+                logp = logits[:, :-1].log_softmax(-1).gather(-1, ids[:, 1:, None])[..., 0]  # (B, T-1): log p(t+1)
+                for row, i in enumerate(batch):  # the completion's tokens are positions len(prompt) .. end
+                    out[i] = logp[row, len(p_ids[i]) - 1 : len(seqs[i]) - 1].sum().item()
+                bar.advance(tid, len(batch))
+        return out
+
+    @torch.inference_mode()
     def choice_probs(
         self, prompts: Sequence[str], choices: Sequence[str] = (" Yes", " No"), description=None, prefixes=None
     ):

@@ -12,7 +12,7 @@ from ..io import environment, read_json, read_jsonl, write_json
 from ..report import markdown_table, plot
 from ..report_html import write_report
 from .run import Run, generator_spec
-from .verification import verifier_base
+from .verification import judge_context, verifier_base
 
 
 def probe_models(run: Run) -> dict:
@@ -23,16 +23,22 @@ def probe_models(run: Run) -> dict:
     from ..pretrain import solved
 
     c, task = run.config, run.task
-    problems = run.problems("test")
+    problems = run.problems(run.split)
     out: dict[str, Any] = {}
+    same = c.roles == "one" and not c.verifier_base  # one checkpoint in every role: probe it once
     for name, spec in (("generator", generator_spec(run)), ("base", verifier_base(run))):
+        if name == "base" and same:
+            out["base_greedy"], out["base_sampled"] = out["generator_greedy"], out["generator_sampled"]
+            out["base_greedy_correct"] = out.pop("generator_greedy_correct")
+            continue
         engine = TransformersEngine(*load_model(spec), batch_size=c.batch_size)
         for mode, temp in (("greedy", 0.0), ("sampled", c.temperature)):
             ok = solved(engine, task, problems, c.max_new_tokens, c.seed, temp)
             out[f"{name}_{mode}"] = sum(ok) / len(problems)  # (base, greedy): which ones, for the oracle row
-            if (name, mode) == ("base", "greedy"):
-                out["base_greedy_correct"] = ok
-    write_json(run.file("probes.json"), out)
+            if mode == "greedy":
+                out[f"{name}_greedy_correct"] = ok
+    out.pop("generator_greedy_correct", None)
+    write_json(run.out("probes.json"), out)
     return out
 
 
@@ -45,7 +51,7 @@ def rationale_faithfulness(run: Run, method: str, problems, cands) -> dict | Non
     task = run.task
     if not hasattr(task, "rationale_body"):
         return None
-    rows = {r["problem_id"]: r["scores"] for r in read_jsonl(run.file("scores", f"{method}.jsonl"))}
+    rows = {r["problem_id"]: r["scores"] for r in read_jsonl(run.out("scores", f"{method}.jsonl"))}
     agree = steps = exact = n = 0
     for p in problems:
         for cd, sc in zip(cands[p.id], rows[p.id]):
@@ -63,18 +69,22 @@ def rationale_faithfulness(run: Run, method: str, problems, cands) -> dict | Non
 
 
 def evaluate_run(run: Run) -> dict:
-    problems = run.problems("test")
-    cands = load_candidates(run.file("candidates", "test.jsonl"), problems)
+    split = run.split
+    problems = run.problems(split)
+    cands = load_candidates(run.file("candidates", f"{split}.jsonl"), problems)
     scores = {}
     for m in run.config.method_list:
         rows = {
-            r["problem_id"]: r["scores"] for r in read_jsonl(run.file("scores", f"{m}.jsonl"), ("problem_id", "scores"))
+            r["problem_id"]: r["scores"] for r in read_jsonl(run.out("scores", f"{m}.jsonl"), ("problem_id", "scores"))
         }
         missing = [p.id for p in problems if p.id not in rows]
         if missing:
-            raise GenrmError(f"scores/{m}.jsonl lacks {len(missing)} test problem(s); re-run `genrm score {m}`")
+            raise GenrmError(
+                f"{run.out('scores', m + '.jsonl')} lacks {len(missing)} {split} problem(s); re-run "
+                f"`genrm score {run.path} {m} --split {split}`"
+            )
         scores[m] = rows
-    probes = read_json(run.file("probes.json")) if run.file("probes.json").exists() else {}
+    probes = read_json(run.out("probes.json")) if run.out("probes.json").exists() else {}
     base_correct = probes.pop("base_greedy_correct", None)
     results = evaluate(problems, cands, scores, seed=run.config.seed, base_correct=base_correct)
     results["probes"] = probes
@@ -84,15 +94,18 @@ def evaluate_run(run: Run) -> dict:
             if faith:
                 results["probes"][f"{m}_rationales"] = faith
     results["compute"] = compute_accounting(run, problems, cands, scores, results["methods"])
+    results["compute"]["training"] = training_compute(run)
     results["task"] = run.config.task
+    results["split"] = split
     results["config"] = run.config.to_dict()
     results["stage_logs"] = _stage_logs(run)
-    write_json(run.file("results.json"), {"environment": environment(), **results})
-    title = f"{run.config.task}, test words {run.config.test_words}"
+    write_json(run.out("results.json"), {"environment": environment(), **results})
+    words = ",".join(map(str, run.config.test_counts()))
+    title = f"{run.config.task}, {split} split, {words} words (verifiers trained on {run.config.train_words})"
     md = markdown_table(results, title)
-    run.file("results.md").write_text(md, encoding="utf-8")
-    plot(results, run.path, title)
-    write_report([run.path], run.file("report.html"))
+    run.out("results.md").write_text(md, encoding="utf-8")
+    plot(results, run.out(), title)
+    write_report([run.out()], run.out("report.html"))
     return results
 
 
@@ -108,7 +121,13 @@ def method_model(run: Run, method: str) -> str:
 def compute_accounting(run: Run, problems, cands, scores: dict, evaluated: dict | None = None) -> dict:
     """Tokens and FLOPs per problem of every method, and accuracy-vs-compute points (see `genrm.compute`)."""
     fmt, ids = run.fmt, [p.id for p in problems]
-    readers = {"orm": lambda p, s: p + s, "genrm": fmt.direct_prompt}
+    context = judge_context(run) if "judge" in scores else ""
+    readers = {
+        "orm": lambda p, s: p + s,
+        "dpo": lambda p, s: p + s,
+        "genrm": fmt.direct_prompt,
+        "judge": lambda p, s: context + fmt.cot_prompt(p, s),  # the worked examples are read too
+    }
     models = {m: load_model_info(method_model(run, m)) for m in ("generator", *scores)}
     return account(
         ids,
@@ -127,10 +146,36 @@ def compute_accounting(run: Run, problems, cands, scores: dict, evaluated: dict 
     )
 
 
+def training_compute(run: Run) -> dict:
+    """What training each verifier cost: its rows, epochs, steps, trained-on tokens and FLOPs (6 x parameters x
+    tokens for forward + backward; DPO adds 2 x parameters x tokens for the frozen reference's forward passes).
+    The shared pretraining and the sampling of the training candidates are the same for every verifier."""
+    out = {}
+    for kind in run.config.method_list:
+        log_file = run.file("models", kind, "train_log.json")
+        if not log_file.exists():
+            continue
+        log = read_json(log_file)
+        params = load_model_info(str(run.file("models", kind))).params
+        tokens = log.get("tokens") or log.get("tokens_per_second", 0) * log.get("seconds", 0)
+        per_token = 6 + (2 if kind == "dpo" else 0)
+        batch = log["config"]["batch_size"] * log["config"]["grad_accum"]
+        out[kind] = {
+            "rows": log.get("rows"),
+            "steps": log.get("steps"),
+            "epochs": round(log["steps"] * batch / max(1, log.get("rows") or 1), 2),
+            "tokens": round(tokens),
+            "flops": per_token * params * tokens if params else None,
+            "seconds": log.get("seconds"),
+            "lr": log["config"]["lr"],
+        }
+    return out
+
+
 def _stage_logs(run: Run) -> dict:
     """Training logs, data counts and per-stage wall times, for results.json."""
     logs = {}
-    for d in ("generator", "orm", "genrm", "genrm_cot"):
+    for d in ("generator", "orm", "dpo", "genrm", "genrm_cot"):
         p = run.file("models", d, "train_log.json")
         if p.exists():
             log = read_json(p)

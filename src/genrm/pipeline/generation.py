@@ -14,10 +14,13 @@ from .run import Run, _engine, generator_spec
 
 
 def pretrained_dir(run: Run) -> Path:
-    """Where the built-in base and generators come from: shipped with genrm, pretrained in this run, or a folder."""
+    """Where the built-in base and generators come from: shipped with genrm (`builtin`: never saw verification
+    text; `builtin-verify`: the ablation pretrained on GenRM-CoT documents), pretrained in this run, or a folder."""
     c = run.config
     if c.base == "builtin":
         return builtin_dir()
+    if c.base == "builtin-verify":
+        return builtin_dir() / "verify-pretrained"
     if c.base == "pretrain":
         return run.file("models", "pretrained")
     return Path(c.base)
@@ -49,11 +52,14 @@ def pretrain_config(run: Run) -> PretrainConfig:
         checkpoint_steps=c.checkpoint_steps,
         checkpoint_minutes=c.checkpoint_minutes,
         seed=c.seed,
+        probe_words=",".join(str(n) for n in c.test_counts() if n not in parse_counts(c.train_words)),
     )
 
 
 def train_generator(run: Run) -> dict:
-    """The built-in generator: the pretraining run's first checkpoint at the target dev accuracy on this task.
+    """The built-in generator: with `roles=one` (the paper's setting) the base itself, the one checkpoint that
+    is also the verifiers' base, the DPO reference and the judge; with `roles=split` the pretraining run's
+    first checkpoint at the target dev accuracy on this task.
 
     With `base=pretrain` the pretraining runs here first (`models/pretrained/`); otherwise the shipped
     (`builtin`) or given pretraining folder is used. The checkpoint is copied to `models/generator/`.
@@ -64,19 +70,22 @@ def train_generator(run: Run) -> dict:
     src = pretrained_dir(run)
     if c.base == "pretrain" and not (src / "pretrain_log.json").exists():
         pretrain(pretrain_config(run), src)
-    folder = src / f"generator-{task.name}"
+    folder = base_dir(run) if c.roles == "one" else src / f"generator-{task.name}"
     if not (folder / "config.json").exists():
         raise GenrmError(
             f"{src} has no generator for task {task.name}; pretrain one (`genrm pretrain OUT --tasks {task.name}`) "
             "and pass --base OUT, or use --base pretrain"
         )
-    log = read_json(folder / "pretrain_log.json")
+    log = read_json(
+        folder / "pretrain_log.json" if (folder / "pretrain_log.json").exists() else src / "pretrain_log.json"
+    )
     out = run.file("models", "generator")
     shutil.rmtree(out, ignore_errors=True)
     shutil.copytree(folder, out, ignore=shutil.ignore_patterns("pretrain_log.json"))
     info = {
         "source": str(folder),
-        "step": log["generator_step"].get(task.name),
+        "roles": c.roles,
+        "step": log["steps"] if c.roles == "one" else log["generator_step"].get(task.name),
         "dev_accuracy": [(r["step"], r[task.name]) for r in log["dev_accuracy"] if task.name in r],
         "probes": {k: v for k, v in log["probes"].items() if k.endswith("/" + task.name)},
         "pretrain_seconds": log["train_seconds"],

@@ -8,7 +8,7 @@ from pathlib import Path
 from ..config import parse_counts
 from ..errors import GenrmError
 from ..io import write_jsonl
-from ..pretrain import HELD_OUT_EVERY, is_held_out
+from ..pretrain import HELD_OUT_EVERY, canonical, is_held_out
 from ..schemas import CandidatesRow, ProblemRow, read_rows
 from ..tasks import DataTask
 from ..types import Problem
@@ -18,26 +18,29 @@ from .run import N_DEV, Run
 def make_problems(run: Run) -> dict:
     """Disjoint problem sets (seeded): test first, then verifier training, generator dev and training.
 
-    No question appears in two sets; the generator's dev set (its stopping check) is drawn from the
-    training distribution, never from the test set. Test questions of generated tasks come only from
-    the held-out tenth of the question space (`genrm.pretrain.is_held_out`), so the shipped pretrained
-    model has seen none of them, whatever the seed.
+    No question appears in two sets, in any word order (sets are disjoint on the task's canonical form);
+    the generator's dev set (its stopping check) is drawn from the training distribution, never from the
+    test set. Test questions of generated tasks come only from the held-out tenth of the question space
+    (`genrm.pretrain.is_held_out`, on the canonical form), so the shipped pretrained model has seen none of
+    them nor any permutation of them, whatever the seed.
     """
     c, task = run.config, run.task
     if c.test_candidates:
         return _import_test_set(run)
     if isinstance(task, DataTask):
         return _data_problems(run)
-    train_w, test_w = parse_counts(c.train_words), parse_counts(c.test_words)
-    plan = [("test", c.n_test, test_w), ("verifier_train", c.n_verifier_train, train_w)]
+    train_w, test_w = parse_counts(c.train_words), c.test_counts()
+    # dev: the test word counts, from the training share of the question space (settings are chosen on it)
+    plan = [("test", c.n_test, test_w), ("dev", c.n_dev, test_w), ("verifier_train", c.n_verifier_train, train_w)]
     plan += [("gen_dev", N_DEV, train_w), ("gen_train", c.n_gen_train, train_w)]
     held: set[str] = set()
     counts = {}
     for i, (split, n, words) in enumerate(plan):
         # test questions come only from the held-out tenth of the question space, which no pretraining sees
         drawn = task.make_problems(n * (4 * HELD_OUT_EVERY if split == "test" else 2), words, seed=c.seed * 7 + i)
-        ps = _unique([p for p in drawn if p.question not in held and is_held_out(p) == (split == "test")])[:n]
-        held |= {p.question for p in ps}
+        fresh = [p for p in drawn if canonical(p, task) not in held and is_held_out(p, task) == (split == "test")]
+        ps = _unique(fresh, task)[:n]
+        held |= {canonical(p, task) for p in ps}
         counts[split] = write_jsonl(run.file("problems", f"{split}.jsonl"), (p.to_dict() for p in ps))
     return counts
 
@@ -61,6 +64,7 @@ def _data_problems(run: Run) -> dict:
     n_dev = min(N_DEV, max(0, len(train) - c.n_verifier_train))
     splits = {
         "test": test,
+        "dev": [],  # dataset tasks: tune on a held-out slice of your own (--data)
         "verifier_train": train[: c.n_verifier_train],
         "gen_dev": train[c.n_verifier_train : c.n_verifier_train + n_dev],
         "gen_train": train[c.n_verifier_train + n_dev :][: c.n_gen_train],
@@ -89,16 +93,18 @@ def _import_test_set(run: Run) -> dict:
         )
     write_jsonl(run.file("problems", "test.jsonl"), rows)
     write_jsonl(run.file("candidates", "test.jsonl"), cands)
-    for split in ("verifier_train", "gen_dev", "gen_train"):
+    for split in ("dev", "verifier_train", "gen_dev", "gen_train"):
         write_jsonl(run.file("problems", f"{split}.jsonl"), [])
     n = sum(len(c["candidates"]) for c in cands)
     return {"test": len(rows), "test_candidates": n, "source": str(src)}
 
 
-def _unique(ps: list[Problem]) -> list[Problem]:
+def _unique(ps: list[Problem], task=None) -> list[Problem]:
+    """`ps` without repeats of a canonical question (the first of each kept)."""
     seen, out = set(), []
     for p in ps:
-        if p.question not in seen:
-            seen.add(p.question)
+        key = canonical(p, task)
+        if key not in seen:
+            seen.add(key)
             out.append(p)
     return out

@@ -15,7 +15,8 @@ from ..schemas import ProblemRow, read_rows
 from ..tasks import get_task
 from ..types import Problem
 
-SPLITS = ("gen_train", "gen_dev", "verifier_train", "test")
+SPLITS = ("gen_train", "gen_dev", "verifier_train", "dev", "test")
+EVAL_SPLITS = ("test", "dev")  # what a run scores and evaluates: the final test split, or dev (tuning)
 N_DEV = 128  # held-out training-distribution problems for the generator's stopping check
 
 
@@ -25,8 +26,11 @@ RUNTIME_FIELDS = ("checkpoint_steps", "checkpoint_minutes")
 class Run:
     """A run folder: its config and the paths of its artefacts."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, split: str = "test"):
+        if split not in EVAL_SPLITS:
+            raise GenrmError(f"split '{split}': use test (the final runs) or dev (choosing settings)")
         self.path = Path(path)
+        self.split = split  # the evaluated split: its scores and results live in `out()`
         header = read_json(self.path / "run.json")
         if "config" not in header:
             raise GenrmError(f"{self.path / 'run.json'} has no 'config'; start the run with `genrm init`")
@@ -37,7 +41,7 @@ class Run:
             torch.set_num_threads(self.config.threads)
 
     @classmethod
-    def create(cls, path: str | Path, config: RunConfig, resume: bool = True) -> "Run":
+    def create(cls, path: str | Path, config: RunConfig, resume: bool = True, split: str = "test") -> "Run":
         """Start a run folder, or resume one whose config matches."""
         path = Path(path)
         task = get_task(config.task, data=config.data or None)  # fail fast on a bad task name
@@ -64,10 +68,19 @@ class Run:
                 raise GenrmError(f"{path} already holds a run; use a new --out folder")
         else:
             write_json(header_path, {"config": config.to_dict(), "environment": environment()})
-        return cls(path)
+        return cls(path, split)
 
     def file(self, *parts: str) -> Path:
         return self.path.joinpath(*parts)
+
+    def out(self, *parts: str) -> Path:
+        """Where the evaluated split's artefacts go (scores/, probes.json, results.*, report.html): the run folder
+        for the test split, `dev/` in it for the dev split (so tuning never overwrites or reads test results)."""
+        return self.path.joinpath(*parts) if self.split == "test" else self.path.joinpath("dev", *parts)
+
+    def stage(self, name: str) -> str:
+        """The done-marker of a stage that depends on the evaluated split."""
+        return name if self.split == "test" else f"{name}@{self.split}"
 
     def problems(self, split: str) -> list[Problem]:
         if split not in SPLITS:

@@ -28,19 +28,20 @@ def stages(run: Run) -> list[Stage]:
     if not c.verifier_data_dir:
         out.append(("sample_verifier_train", lambda: sample(run, "verifier_train")))
         out.append(("label_verifier_train", lambda: label(run, "verifier_train")))
-    if not c.test_candidates:
-        out.append(("sample_test", lambda: sample(run, "test")))
-        out.append(("label_test", lambda: label(run, "test")))
+    split = run.split
+    if not (c.test_candidates and split == "test"):
+        out.append((f"sample_{split}", lambda: sample(run, split)))
+        out.append((f"label_{split}", lambda: label(run, split)))
     if not (c.generator or c.verifier_base or c.test_candidates):
-        out.append(("probe", lambda: probe_models(run)))
+        out.append((run.stage("probe"), lambda: probe_models(run)))
     if any(k in c.method_list for k in TRAINED_KINDS):
         out.append(("verifier_data", lambda: make_verifier_data(run)))
     for kind in TRAINED_KINDS:
         if kind in c.method_list:
             out.append((f"train_{kind}", partial(train_verifier, run, kind)))
     for m in c.method_list:
-        out.append((f"score_{m}", partial(score, run, m)))
-    out.append(("evaluate", lambda: evaluate_run(run)))
+        out.append((run.stage(f"score_{m}"), partial(score, run, m)))
+    out.append((run.stage("evaluate"), lambda: evaluate_run(run)))
     return out
 
 
@@ -57,4 +58,4 @@ def run_all(run: Run) -> dict:
         if isinstance(result, dict) and marker.startswith("label"):
             info.update(result)
         run.mark(marker, info)
-    return read_json(run.file("results.json"))
+    return read_json(run.out("results.json"))

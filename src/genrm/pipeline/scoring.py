@@ -10,12 +10,13 @@ from .run import Run
 from .verification import make_verifier
 
 
-def score(run: Run, method: str, split: str = "test", chunk: int = 32) -> int:
-    """Score every candidate of `split` with `method`; resumes per problem."""
+def score(run: Run, method: str, chunk: int = 32) -> int:
+    """Score every candidate of the run's evaluated split with `method`; resumes per problem."""
     check_method(method)
+    split = run.split
     problems = run.problems(split)
     cands = load_candidates(run.file("candidates", f"{split}.jsonl"), problems)
-    out = run.file("scores", f"{method}.jsonl")
+    out = run.out("scores", f"{method}.jsonl")
     verifier = None
 
     def work(start: int, part: list) -> list[dict]:

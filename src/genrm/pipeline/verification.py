@@ -13,9 +13,9 @@ from ..candidates import load_candidates
 from ..errors import GenrmError
 from ..io import write_json, write_jsonl
 from ..model import build_tiny_model, load_model, merge_lora
-from ..schemas import VerifierRow, read_rows
+from ..schemas import PreferenceRow, VerifierRow, read_rows
 from ..teacher import teacher_rationales
-from ..training import train_lm, train_orm
+from ..training import train_dpo, train_lm, train_orm
 from ..types import TRAINED_KINDS, Verifier
 from ..verifier_data import balanced_pairs, build_verifier_rows
 from ..verifiers import build_verifier
@@ -68,10 +68,10 @@ def _copy_verifier_rows(run: Run) -> dict:
         f = src / f"{kind}.jsonl"
         if not f.exists():
             raise GenrmError(f"{src} has no {kind}.jsonl; run genrm import-release or drop {kind} from --methods")
-        rows = read_rows(f, VerifierRow)
+        rows = read_rows(f, PreferenceRow if kind == "dpo" else VerifierRow)
         if run.config.n_verifier_train and len(rows) > run.config.n_verifier_train:
             rows = rows[: run.config.n_verifier_train]  # imported rows are shuffled: a prefix is a random slice
-        stats[kind] = {"rows": len(rows), "yes": sum(bool(r["label"]) for r in rows)}
+        stats[kind] = {"rows": len(rows), "yes": sum(bool(r.get("label")) for r in rows)}
         write_jsonl(run.file("verifier_data", f"{kind}.jsonl"), rows)
     write_json(run.file("verifier_data", "stats.json"), stats)
     return stats
@@ -95,18 +95,28 @@ def verifier_base(run: Run) -> str:
 
 
 def train_verifier(run: Run, kind: str) -> dict:
-    """ORM (scalar head, BCE) or GenRM / GenRM-CoT (next-token loss on the completion)."""
+    """ORM (scalar head, BCE), DPO (TRL, pairs of one problem) or GenRM / GenRM-CoT (next-token loss on the
+    completion). With `ver_epochs` every verifier makes that many passes over its own rows (all built from the
+    same candidates)."""
     if kind not in TRAINED_KINDS:
-        raise GenrmError(f"unknown verifier kind '{kind}': use orm, genrm or genrm_cot")
+        raise GenrmError(f"unknown verifier kind '{kind}': use {', '.join(TRAINED_KINDS)}")
     c = run.config
     # what this stage creates (the ORM's new scalar head) draws from the global generators: seed them here, so
     # the result does not depend on which stages ran before in this process (a resumed run equals an unbroken one)
     set_seed(c.seed)
-    rows = read_rows(run.file("verifier_data", f"{kind}.jsonl"), VerifierRow)
+    rows = read_rows(run.file("verifier_data", f"{kind}.jsonl"), PreferenceRow if kind == "dpo" else VerifierRow)
     base = verifier_base(run)
     scratch = c.verifier_init == "scratch" and not (c.generator or c.verifier_base)
     out = run.file("models", kind)
     lk = c.load_kwargs()
+    cfg = c.train_config("ver", kind, len(rows))
+    if kind == "dpo":
+        if scratch:
+            raise GenrmError("a DPO verifier needs a pretrained reference; use --verifier-init generator")
+        model, tok = load_model(base, dtype=torch.float32, **lk)
+        ref, _ = load_model(base, dtype=torch.float32, **lk)  # the frozen reference: the same base
+        model.train()
+        return train_dpo(model, ref, tok, rows, cfg, out, beta=c.dpo_beta)
     if kind == "orm":
         if not scratch:
             hf_logging.set_verbosity_error()  # the new scalar head is reported as "missing": expected
@@ -125,7 +135,7 @@ def train_verifier(run: Run, kind: str) -> dict:
             tok,
             [r["prompt"] + r["completion"] for r in rows],
             [r["label"] for r in rows],
-            c.train_config("ver"),
+            cfg,
             out,
             what="ORM",
         )
@@ -139,7 +149,7 @@ def train_verifier(run: Run, kind: str) -> dict:
         tok,
         [r["prompt"] for r in rows],
         [r["completion"] for r in rows],
-        c.train_config("ver"),
+        cfg,
         out,
         what="GenRM-CoT" if kind == "genrm_cot" else "GenRM",
     )
@@ -162,14 +172,52 @@ def _trained(run: Run, kind: str) -> str:
     return f"vllm:{path}"
 
 
+def judge_context(run: Run) -> str:
+    """Worked examples that open the judge's prompt (`judge_shots`): verification documents with oracle rationales
+    on candidates of verifier-training problems (never a test or dev question), alternately incorrect and correct,
+    each on another problem; separated as the model's pretraining documents are (EOS + BOS) where the judge is a
+    model folder with both tokens, else by a blank line. Empty for tasks without an oracle."""
+    c, task = run.config, run.task
+    if not c.judge_shots or not task.has_oracle or not run.file("candidates", "verifier_train.jsonl").exists():
+        return ""
+    import random
+
+    problems = run.problems("verifier_train")
+    cands = load_candidates(run.file("candidates", "verifier_train.jsonl"), problems)
+    rng = random.Random(c.seed + 5)
+    order = rng.sample(problems, len(problems))
+    shots: list[str] = []
+    for p in order:
+        want = len(shots) % 2 == 1  # incorrect first, then correct, ...
+        pick = [cd for cd in cands.get(p.id, []) if bool(cd.correct) == want]
+        if pick:
+            cd = rng.choice(pick)
+            prompt = run.fmt.cot_prompt(task.prompt(p), cd.text)
+            shots.append(prompt + task.oracle_rationale(p, cd.text, run.fmt.decision))
+        if len(shots) == c.judge_shots:
+            break
+    sep = "\n\n"
+    spec = Path(c.judge or verifier_base(run))
+    if (spec / "tokenizer_config.json").exists():
+        from transformers import AutoTokenizer
+
+        tok = AutoTokenizer.from_pretrained(spec)
+        if tok.eos_token and tok.bos_token:
+            sep = tok.eos_token + tok.bos_token
+    return "".join(s + sep for s in shots)
+
+
 def make_verifier(run: Run, method: str) -> Verifier:
-    """The run's verifier `method`: a trained one (orm, genrm, genrm_cot) or the judge, an untuned model (the
-    verifiers' base, or `judge`) prompted to verify, in its chat format when it has one."""
+    """The run's verifier `method`: a trained one (orm, dpo, genrm, genrm_cot) or the judge, an untuned model (the
+    verifiers' base, or `judge`) prompted to verify after `judge_shots` worked examples, in its chat format when it
+    has one."""
     c = run.config
+    context = ""
     if method == "judge":
         model, chat = c.judge or verifier_base(run), bool(c.judge or c.generator or c.verifier_base)
+        context = judge_context(run)
     else:
-        model, chat = (str(run.file("models", "orm")) if method == "orm" else _trained(run, method)), False
+        model, chat = (str(run.file("models", method)) if method in ("orm", "dpo") else _trained(run, method)), False
     return build_verifier(
         method,
         model,
@@ -182,4 +230,5 @@ def make_verifier(run: Run, method: str) -> Verifier:
         chat_template=c.chat_template if chat else "never",
         tensor_parallel_size=c.tensor_parallel_size,
         load_kwargs=c.load_kwargs(),
+        context=context,
     )

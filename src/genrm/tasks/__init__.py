@@ -12,6 +12,7 @@ from .data import DataTask
 from .gsm8k import GSM8K
 from .jsonl import JsonlTask
 from .last_letter import LastLetter
+from .lists import CopyList, FirstLetter, ReverseList
 from .math import MathTask
 from .word_sort import WordSort
 
@@ -21,6 +22,9 @@ TASKS: dict[str, Callable[..., Task]] = {
     "gsm8k": GSM8K,
     "math": MathTask,
     "jsonl": JsonlTask,
+    "first_letter": FirstLetter,  # general list skills (pretraining the built-in base)
+    "copy_list": CopyList,
+    "reverse_list": ReverseList,
 }
 
 
@@ -47,11 +51,14 @@ def get_task(name: str, **kwargs) -> Task:
 __all__ = [
     "DECISION",
     "TASKS",
+    "CopyList",
     "DataTask",
+    "FirstLetter",
     "GSM8K",
     "JsonlTask",
     "LastLetter",
     "MathTask",
+    "ReverseList",
     "StepTask",
     "WordSort",
     "get_task",

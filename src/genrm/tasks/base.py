@@ -100,6 +100,13 @@ class StepTask:
             problems.append(Problem(pid, question, self.answer_for(words), {"n_words": len(words)}))
         return problems
 
+    def canonical(self, question: str) -> str:
+        """The question up to what cannot change its meaning for any list task: the multiset of its words.
+
+        Held-out (test) membership and split disjointness are decided on this form, so no permutation of
+        a test question appears in any training data, of this task or of another list task."""
+        return " ".join(sorted(question.split()))
+
     def prompt(self, problem: Problem) -> str:
         return self.prompt_template.format(question=problem.question)
 
