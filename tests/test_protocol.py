@@ -211,3 +211,28 @@ def test_a_dev_evaluation_never_reads_or_writes_test_results(micro_run):
     for m in run.config.method_list:
         assert {r["problem_id"] for r in read_jsonl(run.file("dev", "scores", f"{m}.jsonl"))} == dev_ids
     assert "DPO" in results["methods"] and "training" in results["compute"]
+
+
+def test_no_test_question_in_any_words_order_reaches_the_verifiers_training(micro_run):
+    """Every row a verifier trains on (ORM, DPO, GenRM, GenRM-CoT, unified) and every judge example is about a
+    verifier-training problem, never a test question in any word order."""
+    from genrm.io import read_jsonl
+    from genrm.pipeline.verification import judge_context
+
+    run, _ = micro_run
+    task = run.task
+    head = task.prompt_template.split("{question}")[0]
+
+    def key(prompt: str) -> str:
+        return " ".join(sorted(prompt.removeprefix(head).split("\n")[0].split()))
+
+    test = {" ".join(sorted(p.question.split())) for p in run.problems("test")}
+    train = {" ".join(sorted(p.question.split())) for p in run.problems("verifier_train")}
+    seen = set()
+    for kind in ("orm", "dpo", "genrm", "genrm_cot"):
+        for r in read_jsonl(run.file("verifier_data", f"{kind}.jsonl")):
+            seen.add(key(r["prompt"]))
+    for shot in judge_context(run).split("</s><s>"):
+        if shot:
+            seen.add(key(shot))
+    assert seen and seen <= train and not seen & test

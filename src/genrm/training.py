@@ -290,8 +290,12 @@ def train_dpo(model, ref_model, tokenizer, rows, cfg: TrainConfig, out_dir, beta
     (an incorrect solution of the same problem), against the frozen `ref_model`. A step holds `cfg.batch_size`
     pairs (twice as many sequences). The tokens logged count the chosen and rejected sequences once each (the
     reference's forward passes are not counted)."""
-    from datasets import Dataset
+    import warnings
+
+    from datasets import Dataset, disable_progress_bars
     from trl import DPOConfig, DPOTrainer
+
+    disable_progress_bars()  # TRL's dataset preparation: our own progress bar covers training
 
     if not rows:
         raise GenrmError(f"no training pairs for {what}; every problem needs a correct and an incorrect candidate")
@@ -306,18 +310,26 @@ def train_dpo(model, ref_model, tokenizer, rows, cfg: TrainConfig, out_dir, beta
             lengths[key] = 2 * p + c + j
         return lengths[key]
 
-    extra = {"beta": beta, "max_length": cfg.max_length or None, "dataset_num_proc": None}
-    return _run(
-        model,
-        tokenizer,
-        data,
-        cfg,
-        Path(out_dir),
-        label_pad=-100,
-        what=what,
-        trainer_class=DPOTrainer,
-        args_class=DPOConfig,
-        extra_args=extra,
-        trainer_kwargs={"ref_model": ref_model, "processing_class": tokenizer},
-        row_tokens=row_tokens,
-    )
+    # TRL's configs turn gradient checkpointing on by default; the other verifiers train without it unless asked
+    extra = {
+        "beta": beta,
+        "max_length": cfg.max_length or None,
+        "dataset_num_proc": None,
+        "gradient_checkpointing": cfg.gradient_checkpointing,
+    }
+    with warnings.catch_warnings():  # TRL 1.16 calls Transformers' renamed gradient-checkpointing methods
+        warnings.filterwarnings("ignore", category=FutureWarning, message=".*gradient_checkpointing.*")
+        return _run(
+            model,
+            tokenizer,
+            data,
+            cfg,
+            Path(out_dir),
+            label_pad=-100,
+            what=what,
+            trainer_class=DPOTrainer,
+            args_class=DPOConfig,
+            extra_args=extra,
+            trainer_kwargs={"ref_model": ref_model, "processing_class": tokenizer},
+            row_tokens=row_tokens,
+        )
