@@ -29,7 +29,9 @@ FIRST_STAGE = {
     "k_votes": "score_genrm_cot",
     "cot_temperature": "score_genrm_cot",
     "cot_max_new_tokens": "score_genrm_cot",
+    "methods": "evaluate",  # fewer methods (a tuning sweep without the judge): nothing else changes
 }
+ONLY_KIND = {"orm_lr": {"orm"}, "dpo_lr": {"dpo"}, "dpo_beta": {"dpo"}}  # settings of one verifier
 TRAINING = {"ver_epochs", "ver_steps", "ver_lr", "orm_lr", "dpo_lr", "dpo_beta", "ver_batch_size", "lora_r"}
 
 
@@ -63,6 +65,17 @@ def main() -> None:
     ]
     cut = min(next((i for i, m in enumerate(order) if m.startswith(f)), 0) for f in firsts)
     keep = set(order[:cut])
+    if all(key in TRAINING for key in changes):  # only training settings: untouched verifiers and the judge stay
+        hit = set().union(*(ONLY_KIND.get(key, {"orm", "dpo", "genrm", "genrm_cot"}) for key in changes))
+        keep |= {
+            m
+            for m in order
+            if m.split("@")[0]
+            in {
+                "score_judge",
+                *(f"{x}_{k}" for x in ("train", "score") for k in {"orm", "dpo", "genrm", "genrm_cot"} - hit),
+            }
+        }
     if dst.exists():
         raise SystemExit(f"{dst} exists; pick a new folder")
     shutil.copytree(src, dst, ignore=shutil.ignore_patterns("*.checkpoints", "*.tmp"))

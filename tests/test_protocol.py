@@ -236,3 +236,24 @@ def test_no_test_question_in_any_words_order_reaches_the_verifiers_training(micr
         if shot:
             seen.add(key(shot))
     assert seen and seen <= train and not seen & test
+
+
+def test_training_problems_get_their_own_number_of_samples(tmp_path, nano):
+    from genrm.io import read_jsonl
+    from genrm.pipeline.generation import sample
+
+    run = pipeline.Run.create(tmp_path / "r", preset_config("micro", n_train_samples=3, n_candidates=2))
+    pipeline.make_problems(run)
+    model, tok = nano
+    model.save_pretrained(run.file("models", "generator"))
+    tok.save_pretrained(run.file("models", "generator"))
+    sample(run, "verifier_train")
+    sample(run, "test")
+    assert {len(r["samples"]) for r in read_jsonl(run.file("samples", "verifier_train.jsonl"))} == {3}
+    assert {len(r["samples"]) for r in read_jsonl(run.file("samples", "test.jsonl"))} == {2}
+
+
+def test_the_papers_length_split_by_name():
+    assert preset_config("cpu", test_words="paper").test_counts() == [6]  # last-letter: 6 words
+    assert preset_config("cpu", task="word_sort", test_words="paper").test_counts() == [5]
+    assert preset_config("cpu").test_counts() == [2, 3, 4]  # the default: the verifiers' training lengths

@@ -19,7 +19,7 @@ def markdown_table(results: dict, title: str = "") -> str:
     if "base_greedy" in probes:
         lines += [
             "",
-            "Alone on the test problems (one answer each): generator "
+            f"Alone on the {results.get('split', 'test')} problems (one answer each): generator "
             f"{probes['generator_sampled']:.3f} sampled / {probes['generator_greedy']:.3f} greedy; verifiers' base "
             f"{probes['base_sampled']:.3f} sampled / {probes['base_greedy']:.3f} greedy.",
         ]

@@ -95,13 +95,15 @@ def train_generator(run: Run) -> dict:
 
 
 def sample(run: Run, split: str) -> int:
+    """N candidates per problem of `split` (`n_train_samples` for verifier-training problems, when set)."""
     c = run.config
+    n = c.n_train_samples if split == "verifier_train" and c.n_train_samples else c.n_candidates
     return sample_candidates(
         _engine(generator_spec(run), run, chat=bool(c.generator)),
         run.task,
         run.problems(split),
         run.file("samples", f"{split}.jsonl"),
-        n=c.n_candidates,
+        n=n,
         temperature=c.temperature,
         max_new_tokens=c.max_new_tokens,
         seed=c.seed,
