@@ -90,3 +90,14 @@ def test_best_of_n_vs_k_by_hand():
         out = evaluate([p], cands, {"genrm_cot": {"p": rows}})["methods"]["GenRM-CoT"]
         assert out["best_of_N_vs_k"] == expected
         assert out["best_of_n"]["2"] == 1.0 and out["best_of_n"]["1"] == pytest.approx(0.5)
+
+
+def test_weighted_vote_compares_tiny_weights_by_their_size():
+    """A DPO verifier's scores are sequence probabilities, e.g. 1e-20: weighted self-consistency must still pick
+    the answer with the larger total (b: 5e-20 > a: 2e-20), not call every answer a tie."""
+    from genrm.metrics import vote_at_n
+
+    answers, correct = ["a", "b", "a"], [True, False, True]
+    assert vote_at_n(answers, correct, 3, weights=[1e-20, 5e-20, 1e-20]) == 0.0
+    assert vote_at_n(answers, correct, 3, weights=[3e-20, 5e-20, 3e-20]) == 1.0
+    assert vote_at_n(answers, correct, 3, weights=[2.5e-20, 5e-20, 2.5e-20]) == 0.5  # a true tie: a coin flip

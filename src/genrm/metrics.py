@@ -51,7 +51,8 @@ def _vote(answers: Sequence[str | None], correct: Sequence[bool], weights: Seque
     if not tally:
         return 0.0
     top = max(tally.values())
-    winners = [a for a, v in tally.items() if v >= top - 1e-12]
+    # ties up to rounding, relative to the scale: a verifier's scores may all be tiny (a DPO policy's pi(y|x))
+    winners = [a for a, v in tally.items() if v >= top - 1e-9 * abs(top)]
     return sum(right[a] for a in winners) / len(winners)
 
 
