@@ -28,7 +28,7 @@ def main() -> None:
     if not dst.exists():
         shutil.copytree(src, dst)
     run = pipeline.Run(dst)
-    run.config = replace(run.config, ver_steps=a.steps)
+    run.config = replace(run.config, ver_steps=a.steps, ver_epochs=0)  # a fixed number of steps
     kinds = a.kinds.split(",")
     for kind in kinds:
         log = pipeline.train_verifier(run, kind)

@@ -128,7 +128,7 @@ def test_epochs_set_every_verifiers_steps_from_its_rows():
     assert cfg.train_config("ver", "orm", 1000).lr == 2e-3
     assert cfg.train_config("ver", "dpo", 500).lr == 1e-4
     assert cfg.train_config("ver", "genrm", 1000).lr == 5e-4
-    assert preset_config("cpu", ver_steps=77).train_config("ver", "orm", 1000).max_steps == 77  # no epochs: steps
+    assert preset_config("cpu", ver_epochs=0, ver_steps=77).train_config("ver", "orm", 1000).max_steps == 77
 
 
 def test_dpo_score_is_the_solutions_probability_from_logits(nano):
@@ -210,7 +210,9 @@ def test_a_dev_evaluation_never_reads_or_writes_test_results(micro_run):
     assert dev_ids and not dev_ids & {p.id for p in run.problems("test")}
     for m in run.config.method_list:
         assert {r["problem_id"] for r in read_jsonl(run.file("dev", "scores", f"{m}.jsonl"))} == dev_ids
-    assert "DPO" in results["methods"] and "training" in results["compute"]
+    assert "DPO" in results["methods"] and set(results["compute"]["training"]) == {"orm", "dpo", "genrm", "genrm_cot"}
+    html = run.file("dev", "report.html").read_text()
+    assert "Verifier training" in html and "DPO" in html
 
 
 def test_no_test_question_in_any_words_order_reaches_the_verifiers_training(micro_run):

@@ -232,6 +232,31 @@ class _Raw(str):
     """Table cell HTML that is not escaped."""
 
 
+def _training_table(training: dict[str, Any] | None) -> str:
+    """Each trained verifier's training: rows, epochs, steps, learning rate, tokens, FLOPs, seconds."""
+    if not training:
+        return ""
+    head = ["verifier", "rows", "epochs", "steps", "lr", "training tokens", "training FLOPs", "seconds"]
+    rows = [
+        [
+            _display(k),
+            t.get("rows"),
+            t.get("epochs"),
+            t.get("steps"),
+            t.get("lr"),
+            t.get("tokens"),
+            t.get("flops"),
+            t.get("seconds"),
+        ]
+        for k, t in training.items()
+    ]
+    return (
+        '<h3>Verifier training</h3><p class="muted">Every verifier from the same base, on rows built from the same '
+        "candidates. FLOPs: 6 x parameters x tokens (DPO: 8 x, the reference's forward passes included).</p>"
+        + _table(head, rows, "num")
+    )
+
+
 def _run_sections(run: dict[str, Any], idx: int) -> str:
     res = run["results"]
     grid, N = res["n_grid"], res["N"]
@@ -313,7 +338,7 @@ def _run_sections(run: dict[str, Any], idx: int) -> str:
             f'<p class="muted">Every (N, K) the run allows, by subsampling its candidates and rationales. FLOPs: '
             f"{_esc(comp['flops_rule'])}; parameters: {_esc(params)}; shared prefix: {comp['shared_prefix']}. "
             f"<code>genrm plan {_esc(run['path'])} --budget B</code> picks the best point within a budget.</p>"
-            f"{chart}{_table(COMPUTE_HEAD, rows, 'num')}</section>"
+            f"{chart}{_table(COMPUTE_HEAD, rows, 'num')}{_training_table(comp.get('training'))}</section>"
         )
     else:
         parts.append(

@@ -98,10 +98,16 @@ def sample(run: Run, split: str) -> int:
     """N candidates per problem of `split` (`n_train_samples` for verifier-training problems, when set)."""
     c = run.config
     n = c.n_train_samples if split == "verifier_train" and c.n_train_samples else c.n_candidates
+    problems = run.problems(split)
+    if not problems:
+        raise GenrmError(
+            f"{run.file('problems', split + '.jsonl')} holds no problems: a run with --test-candidates has no "
+            "dev split (tune on another run), and a dataset needs more training problems than --n-verifier-train"
+        )
     return sample_candidates(
         _engine(generator_spec(run), run, chat=bool(c.generator)),
         run.task,
-        run.problems(split),
+        problems,
         run.file("samples", f"{split}.jsonl"),
         n=n,
         temperature=c.temperature,

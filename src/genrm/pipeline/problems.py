@@ -62,12 +62,14 @@ def _data_problems(run: Run) -> dict:
         train = [p for p in _unique(task.load("train")) if p.question not in held]
         rng.shuffle(train)
     n_dev = min(N_DEV, max(0, len(train) - c.n_verifier_train))
+    n_tune = min(c.n_dev, max(0, len(train) - c.n_verifier_train - n_dev))  # dev: training problems nobody trains on
+    a, b = c.n_verifier_train + n_dev, c.n_verifier_train + n_dev + n_tune
     splits = {
         "test": test,
-        "dev": [],  # dataset tasks: tune on a held-out slice of your own (--data)
+        "dev": train[a:b],
         "verifier_train": train[: c.n_verifier_train],
-        "gen_dev": train[c.n_verifier_train : c.n_verifier_train + n_dev],
-        "gen_train": train[c.n_verifier_train + n_dev :][: c.n_gen_train],
+        "gen_dev": train[c.n_verifier_train : a],
+        "gen_train": train[b:][: c.n_gen_train],
     }
     if not test or not splits["verifier_train"]:
         raise GenrmError(f"task {task.name}: {len(test)} test and {len(train)} training problems; need both")
