@@ -1,9 +1,11 @@
 """Pretraining the built-in model as a language model: packed documents that hold every skill later stages need.
 
 A verifier starts from a pretrained LM (the paper's start from Gemma); ours starts from this.
-The corpus mixes, per task, *solve* documents (a problem and its reference solution) and *verify*
-documents (a problem, a candidate solution -- the reference or a synthetic wrong one made by
-`task.perturb` -- and the oracle rationale with its Yes/No verdict). Documents are concatenated
+By default the corpus holds *solve* documents only (a problem and its reference solution), for the
+tasks and for general list tasks on longer lists (`aux_tasks`): a base that never saw verification, so
+every verifier format is equally new to it. `solve_share < 1` mixes in *verify* documents (a problem, a
+candidate solution -- the reference or a synthetic wrong one made by `task.perturb` -- and the oracle
+rationale with its Yes/No verdict), as the verification-pretrained ablation was made. Documents are concatenated
 into fixed-length rows, as LMs are pretrained, so every skill is learnt at every position: a model
 trained only on rows that start with the problem solves at position 0 and fails after any context.
 
