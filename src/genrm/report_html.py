@@ -18,6 +18,7 @@ from typing import Any, Sequence
 
 from .evaluate import VERIFIER_NAMES
 from .io import read_json, read_jsonl
+from .types import TRAINED_KINDS
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f"]
 COMPUTE_HEAD = ["method (at N, full K)", "tokens", "prefill", "generated", "FLOPs", "accuracy"]
@@ -140,7 +141,7 @@ def load_run(path: str | Path) -> dict[str, Any]:
         if f.exists():
             scores[m] = {r["problem_id"]: r["scores"] for r in read_jsonl(f)}
     curves = {}
-    for d in ("generator", "orm", "dpo", "genrm", "genrm_cot"):
+    for d in ("generator", *TRAINED_KINDS):
         log = root / "models" / d / "train_log.json"
         if log.exists():
             data = read_json(log)

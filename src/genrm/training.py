@@ -149,8 +149,10 @@ def _run(
 ) -> dict:
     if not len(data):
         raise ValueError(f"no training rows for {what}; build the training data first")
+    # Transformers' Trainer on our tokenized rows (our collation and loss), or a TRL trainer that prepares its own
+    own_rows = trainer_class is Trainer
     dropped = 0
-    if cfg.max_length and not packed and trainer_class is Trainer:
+    if cfg.max_length and not packed and own_rows:
         kept = [r for r in data if len(r["input_ids"]) <= cfg.max_length]
         dropped = len(data) - len(kept)
         if not kept:
@@ -172,7 +174,7 @@ def _run(
         if "train_sampling_strategy" in names
         else {"group_by_length": True}
     )
-    if packed or trainer_class is not Trainer:  # rows of one length, or a trainer with its own collation
+    if packed or not own_rows:  # rows of one length, or a trainer with its own collation
         grouping = {}
     ckpt, resume = _checkpoint_dir(out_dir, data, cfg, what)
     saving = cfg.checkpoint_steps > 0 or cfg.checkpoint_minutes > 0
@@ -202,10 +204,11 @@ def _run(
     start = time.time()
     with progress_bar(f"training {what}", cfg.max_steps) as (bar, tid):
         monitor = _Monitor(cfg, bar, tid)
-        if trainer_class is Trainer:
+        if own_rows:
             trainer_kwargs = {
                 "data_collator": _pad_collate(tokenizer.pad_token_id, label_pad),
                 "compute_loss_func": loss,  # None: the model's own loss (next-token cross-entropy)
+                **(trainer_kwargs or {}),
             }
         trainer = trainer_class(
             model=model,

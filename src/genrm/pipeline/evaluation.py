@@ -11,6 +11,7 @@ from ..evaluate import VERIFIER_NAMES, evaluate
 from ..io import environment, read_json, read_jsonl, write_json
 from ..report import markdown_table, plot
 from ..report_html import write_report
+from ..types import TRAINED_KINDS
 from .run import Run, generator_spec
 from .verification import judge_context, verifier_base
 
@@ -175,7 +176,7 @@ def training_compute(run: Run) -> dict:
 def _stage_logs(run: Run) -> dict:
     """Training logs, data counts and per-stage wall times, for results.json."""
     logs = {}
-    for d in ("generator", "orm", "dpo", "genrm", "genrm_cot"):
+    for d in ("generator", *TRAINED_KINDS):
         p = run.file("models", d, "train_log.json")
         if p.exists():
             log = read_json(p)

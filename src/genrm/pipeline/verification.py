@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 from typing import Any
 
@@ -180,8 +181,6 @@ def judge_context(run: Run) -> str:
     c, task = run.config, run.task
     if not c.judge_shots or not task.has_oracle or not run.file("candidates", "verifier_train.jsonl").exists():
         return ""
-    import random
-
     problems = run.problems("verifier_train")
     cands = load_candidates(run.file("candidates", "verifier_train.jsonl"), problems)
     rng = random.Random(c.seed + 5)

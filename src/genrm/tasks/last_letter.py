@@ -15,11 +15,15 @@ class LastLetter(StepTask):
     name = "last_letter"
     prompt_template = "Q: last letters of {question}\nA:"
 
+    def letter(self, word: str) -> str:
+        """The letter a step writes for `word`."""
+        return word[-1]
+
     def steps(self, words: list[str]) -> list[str]:
-        return [f"{w} -> {w[-1]}" for w in words]
+        return [f"{w} -> {self.letter(w)}" for w in words]
 
     def answer_for(self, words: list[str]) -> str:
-        return "".join(w[-1] for w in words)
+        return "".join(self.letter(w) for w in words)
 
     def step_result(self, step: str) -> str:
         return step.split(" -> ")[-1]

@@ -15,27 +15,19 @@ from __future__ import annotations
 import random
 
 from .base import LETTERS, StepTask
+from .last_letter import LastLetter
 
 
-class FirstLetter(StepTask):
+class FirstLetter(LastLetter):
     name = "first_letter"
     prompt_template = "Q: first letters of {question}\nA:"
 
-    def steps(self, words: list[str]) -> list[str]:
-        return [f"{w} -> {w[0]}" for w in words]
-
-    def answer_for(self, words: list[str]) -> str:
-        return "".join(w[0] for w in words)
-
-    def step_result(self, step: str) -> str:
-        return step.split(" -> ")[-1]
+    def letter(self, word: str) -> str:
+        return word[0]
 
     def corrupt_step(self, step: str, rng: random.Random) -> str:
         word, letter = step.split(" -> ")
         return f"{word} -> {rng.choice([c for c in LETTERS if c != letter])}"
-
-    def answer_from_steps(self, steps: list[str]) -> str:
-        return "".join(self.step_result(s) for s in steps)
 
 
 class CopyList(StepTask):
