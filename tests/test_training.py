@@ -68,3 +68,41 @@ def test_train_orm_uses_binary_cross_entropy_whatever_the_config_says(nano, tmp_
     base.config.num_labels = 2
     with pytest.raises(GenrmError, match="num_labels=1"):
         train_orm(LlamaForSequenceClassification(base.config), tok, texts, [1] * len(texts), TrainConfig(), tmp_path)
+
+
+def test_tensorboard_logs_read_back_as_the_train_log(nano, tmp_path):
+    """`report_to=tensorboard`: Transformers' own TensorBoard callback writes beside the model (not into the
+    deleted checkpoint folder); the event file, read back with TensorBoard's reader, holds the same loss history
+    as train_log.json and the settings as text."""
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    model, tok = nano
+    prompts, completions = _rows()
+    cfg = TrainConfig(max_steps=40, batch_size=16, lr=3e-3, report_to="tensorboard")
+    log = train_lm(model, tok, prompts, completions, cfg, tmp_path / "m", params={"task": "last_letter", "k": 4})
+    events = EventAccumulator(str(tmp_path / "m.logs"), size_guidance={"scalars": 0, "tensors": 0})
+    events.Reload()
+    logged = [(e.step, e.value) for e in events.Scalars("train/loss")]
+    assert len(logged) == len(log["losses"]) >= 10
+    for (step, value), (want_step, want) in zip(logged, log["losses"]):
+        assert step == want_step and value == pytest.approx(want, rel=1e-6)  # float32 in the event file
+    text = events.Tensors("genrm/config/text_summary")[0].tensor_proto.string_val[0].decode()
+    assert "| genrm/task | last_letter |" in text and "| genrm/k | 4 |" in text
+    assert not (tmp_path / "m.checkpoints").exists()
+
+
+def test_unknown_or_missing_tracker_is_a_clear_error(nano, tmp_path, monkeypatch):
+    from genrm.config import RunConfig
+
+    with pytest.raises(GenrmError, match="unknown tracker.*tensorbord.*tensorboard, wandb, mlflow"):
+        TrainConfig(report_to="tensorbord")
+    with pytest.raises(GenrmError, match="unknown tracker"):
+        RunConfig(report_to="comet")
+    import transformers.integrations as integrations
+
+    monkeypatch.setattr(integrations, "is_mlflow_available", lambda: False)
+    model, tok = nano
+    with pytest.raises(GenrmError, match="mlflow is not installed; `pip install mlflow`"):
+        train_lm(model, tok, ["Q: a\nA:"], [" a"], TrainConfig(max_steps=2, report_to="mlflow"), tmp_path / "m")
+    assert not (tmp_path / "m").exists()

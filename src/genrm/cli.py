@@ -2,7 +2,7 @@
 
 import inspect
 import sys
-from dataclasses import MISSING, fields
+from dataclasses import MISSING, fields, replace
 from pathlib import Path
 from typing import Any, Optional
 
@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from . import pipeline
-from .config import PRESETS, RunConfig, ServeLimits, preset_config
+from .config import PRESETS, REPORT_TO_HELP, RunConfig, ServeLimits, preset_config
 from .errors import GenrmError
 from .progress import console
 
@@ -19,6 +19,15 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Generative v
 _TYPES = {"str": str, "int": int, "float": float, "bool": bool}
 RunDir = typer.Argument(..., help="run folder (made by `genrm init` or `genrm quickstart`)")
 Split = typer.Option("test", help="split to sample, score and evaluate: test (final runs) or dev (choosing settings)")
+ReportTo = typer.Option(None, help=f"{REPORT_TO_HELP} [default: the run's report_to]")
+
+
+def _open(run: Path, split: str = "test", report_to: Optional[str] = None) -> pipeline.Run:
+    """The run folder; `report_to` replaces its tracker setting for this command (it changes no result)."""
+    r = pipeline.Run(run, split)
+    if report_to is not None:
+        r.config = replace(r.config, report_to=report_to)
+    return r
 
 
 def with_config_options(fn, config_class=RunConfig, panel: str = "Run config"):
@@ -122,9 +131,9 @@ def init(
 
 
 @app.command("run")
-def run_cmd(run: Path = RunDir, split: str = Split):
+def run_cmd(run: Path = RunDir, split: str = Split, report_to: Optional[str] = ReportTo):
     """Run (or resume) every stage of a run folder not yet done (`--split dev` to choose settings)."""
-    r = pipeline.Run(run, split)
+    r = _open(run, split, report_to)
     pipeline.run_all(r)
     _finish(r)
 
@@ -161,9 +170,13 @@ def verifier_data(run: Path = RunDir):
 
 
 @app.command("train-verifier")
-def train_verifier(run: Path = RunDir, kind: str = typer.Argument(..., help="orm, dpo, genrm or genrm_cot")):
+def train_verifier(
+    run: Path = RunDir,
+    kind: str = typer.Argument(..., help="orm, dpo, genrm or genrm_cot"),
+    report_to: Optional[str] = ReportTo,
+):
     """Train one verifier."""
-    log = pipeline.train_verifier(pipeline.Run(run), kind)
+    log = pipeline.train_verifier(_open(run, report_to=report_to), kind)
     console.print({k: log[k] for k in ("steps", "seconds", "train_loss")})
 
 
@@ -317,6 +330,12 @@ def serve(
         batch_size=batch_size,
         score_engine=score_engine,
     )
+    from .card import card_summary
+
+    folder = Path(source) / "models" / model.method if (Path(source) / "run.json").exists() else Path(source)
+    summary = card_summary(folder)
+    if summary:
+        console.print(f"model card: {summary}", markup=False, highlight=False, soft_wrap=True)
     shown = f"[{host}]" if ":" in host else host
     console.print(
         f"serving {model.name} ({model.method}) at http://{shown}:{port}  (API docs: /docs; "

@@ -37,6 +37,26 @@ def parse_counts(spec: str) -> list[int]:
     return sorted(set(out))
 
 
+TRACKERS = ("tensorboard", "wandb", "mlflow")
+REPORT_TO_HELP = (
+    "training logs for experiment trackers: none, tensorboard, wandb, mlflow (comma list); TensorBoard writes "
+    "next to the model (MODEL.logs/), W&B and MLflow follow their own environment (WANDB_PROJECT, "
+    "MLFLOW_TRACKING_URI)"
+)
+
+
+def trackers(report_to: str) -> list[str]:
+    """The trackers named in a `--report-to` value (`none`: no tracker), or an error naming the valid ones."""
+    names = [t.strip() for t in report_to.split(",") if t.strip() and t.strip() != "none"]
+    unknown = [t for t in names if t not in TRACKERS]
+    if unknown:
+        raise GenrmError(
+            f"--report-to {report_to}: unknown tracker(s) {', '.join(unknown)}; use none or "
+            f"{', '.join(TRACKERS)} (comma list)"
+        )
+    return names
+
+
 @dataclass
 class TrainConfig:
     """Optimisation settings shared by every trainer."""
@@ -68,12 +88,14 @@ class TrainConfig:
     checkpoint_minutes: float = field(
         default=10.0, metadata={"help": "save a resumable checkpoint every N minutes of training (0: off)"}
     )
+    report_to: str = field(default="none", metadata={"help": REPORT_TO_HELP})
 
     def __post_init__(self) -> None:
         if self.max_steps < 1 or self.batch_size < 1 or self.grad_accum < 1:
             raise ValueError("max_steps, batch_size and grad_accum must be >= 1")
         if self.lora_r < 0:
             raise ValueError("lora_r must be >= 0")
+        trackers(self.report_to)
 
 
 @dataclass
@@ -201,6 +223,7 @@ class RunConfig:
     checkpoint_minutes: float = field(
         default=10.0, metadata={"help": "resumable training checkpoint every N minutes (0: off)"}
     )
+    report_to: str = field(default="none", metadata={"help": REPORT_TO_HELP})
     k_votes: int = field(default=4, metadata={"help": "K: rationales sampled per candidate by GenRM-CoT and the judge"})
     cot_temperature: float = field(default=1.0, metadata={"help": "temperature of sampled rationales"})
     cot_max_new_tokens: int = field(
@@ -221,6 +244,7 @@ class RunConfig:
             raise GenrmError(f"balance '{self.balance}': use 'problem' or 'global'")
         if self.roles not in ("one", "split"):
             raise GenrmError(f"roles '{self.roles}': use 'one' (one checkpoint in every role) or 'split'")
+        trackers(self.report_to)
         if self.judge_shots < 0 or self.n_train_samples < 0 or self.ver_epochs < 0:
             raise GenrmError("judge_shots, n_train_samples and ver_epochs must be >= 0")
         if self.verifier_init not in ("generator", "scratch"):
@@ -265,6 +289,7 @@ class RunConfig:
             seed=self.seed,
             checkpoint_steps=self.checkpoint_steps,
             checkpoint_minutes=self.checkpoint_minutes,
+            report_to=self.report_to,
         )
 
     def load_kwargs(self) -> dict[str, Any]:

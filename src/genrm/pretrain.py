@@ -35,6 +35,7 @@ from typing import AbstractSet
 import torch
 from transformers import TrainerCallback
 
+from .config import REPORT_TO_HELP, trackers
 from .errors import GenrmError
 from .io import environment, read_json, replace_dir, write_json
 from .progress import console, progress_bar
@@ -98,6 +99,7 @@ class PretrainConfig:
     max_new_tokens: int = field(default=48, metadata={"help": "token cap of a dev solution"})
     checkpoint_steps: int = field(default=0, metadata={"help": "resumable checkpoint every N steps (0: off)"})
     checkpoint_minutes: float = field(default=10.0, metadata={"help": "resumable checkpoint every N minutes (0: off)"})
+    report_to: str = field(default="none", metadata={"help": REPORT_TO_HELP})
     seed: int = field(default=0, metadata={"help": "seed of the corpus, the initialisation and the data order"})
     init: str = field(default="", metadata={"help": "continue from this model folder (empty: a new model)"})
     candidates_from: str = field(
@@ -109,6 +111,9 @@ class PretrainConfig:
     )
     sampled_problems: int = field(default=4000, metadata={"help": "with --candidates-from: problems sampled per task"})
     samples_per_problem: int = field(default=8, metadata={"help": "with --candidates-from: solutions per problem"})
+
+    def __post_init__(self) -> None:
+        trackers(self.report_to)
 
     def task_list(self) -> list[str]:
         return [t.strip() for t in self.tasks.split(",") if t.strip()]
@@ -444,8 +449,11 @@ def pretrain(cfg: PretrainConfig, out: str | Path) -> dict:
         seed=cfg.seed,
         checkpoint_steps=cfg.checkpoint_steps,
         checkpoint_minutes=cfg.checkpoint_minutes,
+        report_to=cfg.report_to,
     )
-    log = train_lm_rows(model, tok, data, train_cfg, out / "base", what="pretraining", callbacks=[checkpoints])
+    log = train_lm_rows(
+        model, tok, data, train_cfg, out / "base", what="pretraining", callbacks=[checkpoints], params=asdict(cfg)
+    )
     model.eval()
     for task in tasks:  # a task that never reached the target: its generator is the final checkpoint
         if task.name not in checkpoints.saved:

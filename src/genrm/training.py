@@ -25,7 +25,7 @@ from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArgu
 from transformers.utils import logging as hf_logging
 
 from .batching import pad
-from .config import TrainConfig
+from .config import TrainConfig, trackers
 from .device import bf16_available
 from .errors import GenrmError
 from .io import replace_dir, write_json
@@ -71,7 +71,8 @@ def _checkpoint_dir(out_dir: Path, data, cfg: TrainConfig, what: str) -> tuple[P
     Checkpoints are kept only for the same settings and data (a fingerprint file beside them); others are
     deleted, so a changed config never resumes someone else's optimiser state."""
     ckpt = out_dir.with_name(out_dir.name + ".checkpoints")
-    keys = {k: v for k, v in asdict(cfg).items() if k not in ("max_seconds", "checkpoint_steps", "checkpoint_minutes")}
+    runtime = ("max_seconds", "checkpoint_steps", "checkpoint_minutes", "report_to")
+    keys = {k: v for k, v in asdict(cfg).items() if k not in runtime}
     h = hashlib.sha1(json.dumps([what, keys, len(data)], sort_keys=True).encode())
     for i in range(0, len(data), max(1, len(data) // 64)):  # a sample of the rows is enough to tell data apart
         row = data[i]
@@ -104,6 +105,65 @@ class _Monitor(TrainerCallback):
     def on_log(self, args, state, control, logs=None, **kw):
         if logs and "loss" in logs:
             self.bar.update(self.tid, info=f"loss {logs['loss']:.4f}")
+
+
+_PACKAGES = {"tensorboard": "tensorboard", "wandb": "wandb", "mlflow": "mlflow"}
+
+
+def check_trackers(report_to: str) -> list[str]:
+    """The trackers of `report_to`, each importable (else an error with the package to install)."""
+    from transformers.integrations import is_mlflow_available, is_tensorboard_available, is_wandb_available
+
+    names = trackers(report_to)
+    available = {"tensorboard": is_tensorboard_available, "wandb": is_wandb_available, "mlflow": is_mlflow_available}
+    missing = [t for t in names if not available[t]()]
+    if missing:
+        raise GenrmError(
+            f"--report-to {report_to}: {', '.join(missing)} is not installed; `pip install "
+            f"{' '.join(_PACKAGES[t] for t in missing)}` or drop it from --report-to"
+        )
+    return names
+
+
+def tracker_dir(out_dir: Path) -> Path:
+    """Where TensorBoard's event files of the training that writes `out_dir` go (kept after training)."""
+    return out_dir.with_name(out_dir.name + ".logs")
+
+
+class _TrackerParams(TrainerCallback):
+    """The run's own settings as the tracker's run parameters (the Trainer logs only its TrainingArguments), and
+    one tracker run per training: a pipeline trains several verifiers in one process."""
+
+    def __init__(self, handler, params: dict):
+        self.handler, self.params = handler, params
+
+    def _callbacks(self, name: str):
+        return [c for c in self.handler.callbacks if type(c).__name__ == name]
+
+    def on_train_begin(self, args, state, control, **kw):
+        if not state.is_world_process_zero:
+            return
+        flat = {
+            f"genrm/{k}": v if isinstance(v, (int, float, str, bool)) else json.dumps(v) for k, v in self.params.items()
+        }
+        for cb in self._callbacks("TensorBoardCallback"):
+            if cb.tb_writer is not None:
+                table = "\n".join(f"| {k} | {v} |" for k, v in flat.items())
+                cb.tb_writer.add_text("genrm/config", "| setting | value |\n|---|---|\n" + table)
+        for cb in self._callbacks("MLflowCallback"):
+            if cb._ml_flow.active_run() is not None:
+                items = list(flat.items())
+                for i in range(0, len(items), 100):  # MLflow takes at most 100 parameters per call
+                    cb._ml_flow.log_params(dict(items[i : i + 100]))
+        for cb in self._callbacks("WandbCallback"):
+            if cb._wandb is not None and cb._wandb.run is not None:
+                cb._wandb.config.update({"genrm": self.params}, allow_val_change=True)
+
+    def on_train_end(self, args, state, control, **kw):
+        for cb in self._callbacks("WandbCallback"):
+            if state.is_world_process_zero and cb._wandb is not None and cb._wandb.run is not None:
+                cb._wandb.finish()  # the next verifier trained in this process gets a run of its own
+                cb._initialized = False
 
 
 def _pad_collate(pad_id: int, label_pad: int | None):
@@ -146,9 +206,11 @@ def _run(
     extra_args: dict | None = None,
     trainer_kwargs: dict | None = None,
     row_tokens=None,
+    params: dict | None = None,
 ) -> dict:
     if not len(data):
         raise ValueError(f"no training rows for {what}; build the training data first")
+    report_to = check_trackers(cfg.report_to)  # before any work: a missing package loses nothing
     # Transformers' Trainer on our tokenized rows (our collation and loss), or a TRL trainer that prepares its own
     own_rows = trainer_class is Trainer
     dropped = 0
@@ -194,7 +256,8 @@ def _run(
         save_strategy="steps" if saving else "no",
         save_steps=cfg.checkpoint_steps or cfg.max_steps,  # by time: _SaveByTime asks in between
         save_total_limit=1,
-        report_to=[],
+        report_to=report_to,
+        run_name=str(out_dir),  # the tracker's name of this training: the folder it writes
         disable_tqdm=True,
         **grouping,
         dataloader_num_workers=0,
@@ -218,6 +281,11 @@ def _run(
             **(trainer_kwargs or {}),
         )
         trainer.remove_callback(PrinterCallback)  # our progress bar shows the loss
+        if report_to:
+            for cb in trainer.callback_handler.callbacks:
+                if type(cb).__name__ == "TensorBoardCallback" and cb.logging_dir is None:  # env wins
+                    cb.logging_dir = str(tracker_dir(out_dir))  # not the checkpoint folder, which is deleted
+            trainer.add_callback(_TrackerParams(trainer.callback_handler, params or asdict(cfg)))
         if resume:
             console.print(f"{what}: resuming from {resume}")
         with quiet_hf_progress():  # checkpoint saves inside training draw no bars of their own
@@ -262,15 +330,20 @@ def _run(
     return log
 
 
-def train_lm(model, tokenizer, prompts, completions, cfg: TrainConfig, out_dir, what="lm", callbacks=()) -> dict:
-    """Next-token SFT on prompt-completion pairs; saves an HF folder in `out_dir`."""
+def train_lm(
+    model, tokenizer, prompts, completions, cfg: TrainConfig, out_dir, what="lm", callbacks=(), params=None
+) -> dict:
+    """Next-token SFT on prompt-completion pairs; saves an HF folder in `out_dir`. `params`: the settings a
+    tracker (`cfg.report_to`) records for the run (default: `cfg`)."""
     data = tokenize_prompt_completion(tokenizer, prompts, completions)
-    return _run(model, tokenizer, data, cfg, Path(out_dir), label_pad=-100, what=what, callbacks=callbacks)
+    return _run(
+        model, tokenizer, data, cfg, Path(out_dir), label_pad=-100, what=what, callbacks=callbacks, params=params
+    )
 
 
-def train_lm_rows(model, tokenizer, rows, cfg: TrainConfig, out_dir, what="lm", callbacks=()) -> dict:
+def train_lm_rows(model, tokenizer, rows, cfg: TrainConfig, out_dir, what="lm", callbacks=(), params=None) -> dict:
     """Next-token training on ready rows of equal length (`input_ids`, `labels`): packed pretraining."""
-    return _run(model, tokenizer, rows, cfg, Path(out_dir), label_pad=-100, what=what, callbacks=callbacks, packed=True)
+    return _run(model, tokenizer, rows, cfg, Path(out_dir), -100, what, callbacks=callbacks, packed=True, params=params)
 
 
 def bce_loss(outputs, labels, num_items_in_batch=None) -> torch.Tensor:
@@ -278,17 +351,19 @@ def bce_loss(outputs, labels, num_items_in_batch=None) -> torch.Tensor:
     return torch.nn.functional.binary_cross_entropy_with_logits(outputs.logits.float(), labels.float())
 
 
-def train_orm(model, tokenizer, texts, labels, cfg: TrainConfig, out_dir, what="orm") -> dict:
+def train_orm(model, tokenizer, texts, labels, cfg: TrainConfig, out_dir, what="orm", params=None) -> dict:
     """Binary cross-entropy (`bce_loss`) on a scalar head; `model` is a sequence-classification model with
     one label. The loss is set here, whatever `problem_type` the model's config has."""
     if model.config.num_labels != 1:
         raise GenrmError(f"the ORM needs one scalar output (num_labels=1), got num_labels={model.config.num_labels}")
     ids = tokenizer(list(texts), add_special_tokens=True).input_ids
     data = [{"input_ids": i, "labels": int(bool(y))} for i, y in zip(ids, labels)]
-    return _run(model, tokenizer, data, cfg, Path(out_dir), label_pad=None, what=what, loss=bce_loss)
+    return _run(model, tokenizer, data, cfg, Path(out_dir), label_pad=None, what=what, loss=bce_loss, params=params)
 
 
-def train_dpo(model, ref_model, tokenizer, rows, cfg: TrainConfig, out_dir, beta: float = 0.1, what="DPO") -> dict:
+def train_dpo(
+    model, ref_model, tokenizer, rows, cfg: TrainConfig, out_dir, beta: float = 0.1, what="DPO", params=None
+) -> dict:
     """DPO (TRL's `DPOTrainer`, sigmoid loss) on `rows` of `prompt`, `chosen` (a correct solution) and `rejected`
     (an incorrect solution of the same problem), against the frozen `ref_model`. A step holds `cfg.batch_size`
     pairs (twice as many sequences). The tokens logged count the chosen and rejected sequences once each (the
@@ -335,4 +410,5 @@ def train_dpo(model, ref_model, tokenizer, rows, cfg: TrainConfig, out_dir, beta
             extra_args=extra,
             trainer_kwargs={"ref_model": ref_model, "processing_class": tokenizer},
             row_tokens=row_tokens,
+            params=params,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..candidates import load_candidates
+from ..card import write_card
 from ..compute import account, load_model_info
 from ..errors import GenrmError
 from ..evaluate import VERIFIER_NAMES, evaluate
@@ -107,6 +108,9 @@ def evaluate_run(run: Run) -> dict:
     run.out("results.md").write_text(md, encoding="utf-8")
     plot(results, run.out(), title)
     write_report([run.out()], run.out("report.html"))
+    for kind in TRAINED_KINDS:  # the verifiers' model cards carry these numbers
+        if kind in scores and run.file("models", kind, "train_log.json").exists():
+            write_card(run, kind)
     return results
 
 

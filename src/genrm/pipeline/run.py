@@ -20,7 +20,7 @@ EVAL_SPLITS = ("test", "dev")  # what a run scores and evaluates: the final test
 N_DEV = 128  # held-out training-distribution problems for the generator's stopping check
 
 
-RUNTIME_FIELDS = ("checkpoint_steps", "checkpoint_minutes")
+RUNTIME_FIELDS = ("checkpoint_steps", "checkpoint_minutes", "report_to")
 
 
 class Run:
@@ -55,7 +55,8 @@ class Run:
         if header_path.exists():
             old = read_json(header_path).get("config")
             new, defaults = config.to_dict(), RunConfig().to_dict()
-            # how often to checkpoint does not change what a run computes; a field added since uses its default
+            # how often to checkpoint, or where logs go, does not change what a run computes; a field added since
+            # uses its default
             diff = sorted(
                 k for k in new if k not in RUNTIME_FIELDS and (old is None or old.get(k, defaults[k]) != new[k])
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +99,15 @@ def verifier_base(run: Run) -> str:
 def train_verifier(run: Run, kind: str) -> dict:
     """ORM (scalar head, BCE), DPO (TRL, pairs of one problem) or GenRM / GenRM-CoT (next-token loss on the
     completion). With `ver_epochs` every verifier makes that many passes over its own rows (all built from the
-    same candidates)."""
+    same candidates). The model folder gets a model card (filled in with results by `evaluate_run`)."""
+    from ..card import write_card
+
+    log = _train_verifier(run, kind)
+    write_card(run, kind)
+    return log
+
+
+def _train_verifier(run: Run, kind: str) -> dict:
     if kind not in TRAINED_KINDS:
         raise GenrmError(f"unknown verifier kind '{kind}': use {', '.join(TRAINED_KINDS)}")
     c = run.config
@@ -111,13 +120,14 @@ def train_verifier(run: Run, kind: str) -> dict:
     out = run.file("models", kind)
     lk = c.load_kwargs()
     cfg = c.train_config("ver", kind, len(rows))
+    params = {**c.to_dict(), "verifier": kind, **{f"train/{k}": v for k, v in asdict(cfg).items()}}
     if kind == "dpo":
         if scratch:
             raise GenrmError("a DPO verifier needs a pretrained reference; use --verifier-init generator")
         model, tok = load_model(base, dtype=torch.float32, **lk)
         ref, _ = load_model(base, dtype=torch.float32, **lk)  # the frozen reference: the same base
         model.train()
-        return train_dpo(model, ref, tok, rows, cfg, out, beta=c.dpo_beta)
+        return train_dpo(model, ref, tok, rows, cfg, out, beta=c.dpo_beta, params=params)
     if kind == "orm":
         if not scratch:
             hf_logging.set_verbosity_error()  # the new scalar head is reported as "missing": expected
@@ -139,6 +149,7 @@ def train_verifier(run: Run, kind: str) -> dict:
             cfg,
             out,
             what="ORM",
+            params=params,
         )
     if not scratch:
         model, tok = load_model(base, dtype=torch.float32, **lk)
@@ -153,6 +164,7 @@ def train_verifier(run: Run, kind: str) -> dict:
         cfg,
         out,
         what="GenRM-CoT" if kind == "genrm_cot" else "GenRM",
+        params=params,
     )
 
 
