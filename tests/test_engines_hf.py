@@ -92,5 +92,5 @@ def test_vllm_spec_without_vllm_names_the_extra():
 
     if importlib.util.find_spec("vllm") is not None:
         pytest.skip("vllm is installed")
-    with pytest.raises(GenrmError, match=r"genrm\[vllm\]"):
+    with pytest.raises(GenrmError, match=r"genrm-verifiers\[vllm\]\): pip install vllm"):
         make_engine("vllm:some/model")

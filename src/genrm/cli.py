@@ -16,6 +16,49 @@ from .progress import console
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Generative verifiers (GenRM) and their baselines.")
 
+
+
+def version_text() -> str:
+    """`genrm-verifiers X.Y.Z`, and in a git checkout the revision (`+dirty` with uncommitted changes)."""
+    import subprocess
+    from importlib import metadata
+
+    from . import __version__
+
+    try:
+        text = f"genrm-verifiers {metadata.version('genrm-verifiers')}"
+    except metadata.PackageNotFoundError:  # imported from a source tree that was never installed
+        text = f"genrm-verifiers {__version__} (not installed)"
+    here = Path(__file__).resolve().parent
+    try:
+
+        def git(*args: str) -> subprocess.CompletedProcess:
+            return subprocess.run(["git", "-C", str(here), *args], capture_output=True, text=True, timeout=5)
+
+        top = git("rev-parse", "--show-toplevel")
+        if top.returncode == 0 and here.is_relative_to(Path(top.stdout.strip()).resolve()):
+            rev, dirty = git("rev-parse", "--short", "HEAD").stdout.strip(), git("status", "--porcelain", "--", ".")
+            text += f", git {rev}{'+dirty' if dirty.stdout.strip() else ''} ({top.stdout.strip()})"
+    except (OSError, subprocess.SubprocessError):  # no git: the version alone
+        pass
+    return text
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(version_text())  # stdout (the console writes to stderr)
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="print the version (and git revision) and exit"
+    ),
+) -> None:
+    """Generative verifiers (GenRM) and their baselines."""
+
+
 _TYPES = {"str": str, "int": int, "float": float, "bool": bool}
 RunDir = typer.Argument(..., help="run folder (made by `genrm init` or `genrm quickstart`)")
 Split = typer.Option("test", help="split to sample, score and evaluate: test (final runs) or dev (choosing settings)")

@@ -1,7 +1,7 @@
 """Engines: interchangeable text backends with one small interface (see `genrm.types.Engine`).
 
 - `TransformersEngine`: any Hugging Face causal LM, CPU or GPU (the default);
-- `VLLMEngine`: vLLM (optional extra `genrm[vllm]`), prefix caching, tensor parallelism;
+- `VLLMEngine`: vLLM (optional extra `genrm-verifiers[vllm]`), prefix caching, tensor parallelism;
 - `OpenAIEngine`: any OpenAI-compatible HTTP server (`/v1/completions` with logprobs).
 
 `make_engine(spec, ...)` builds one from a string: a model folder or Hub id (Transformers),

@@ -1,4 +1,4 @@
-"""The vLLM engine (optional extra `genrm[vllm]`): fast sampling on GPUs, tensor parallelism.
+"""The vLLM engine (optional extra `genrm-verifiers[vllm]`): fast sampling on GPUs, tensor parallelism.
 
 Prefix caching is on, so the K rationales of a candidate and the N candidates of a problem share
 their prompt's KV cache; `n` samples per prompt are one request. p(choice) is read from the top
@@ -32,7 +32,9 @@ class VLLMEngine:
         try:
             from vllm import LLM
         except ImportError as e:
-            raise GenrmError(f"the vLLM engine needs vllm: pip install 'genrm[vllm]' ({e})") from e
+            raise GenrmError(
+                f"the vLLM engine needs vllm (the extra genrm-verifiers[vllm]): pip install vllm ({e})"
+            ) from e
         self.llm = LLM(
             model=str(model),
             tensor_parallel_size=tensor_parallel_size,
