@@ -68,14 +68,14 @@ def test_verl_compute_score_loaded_by_path(env_verifier, genrm_reward, items):
     expected = [r[0] for r in genrm_reward.score(items)]
     q, s = items[0]
     one = mod.compute_score(data_source="openai/gsm8k", solution_str=s, ground_truth="7", extra_info={"question": q})
-    assert isinstance(one, float) and one == pytest.approx(expected[0], abs=1e-5)
+    assert one == {"score": pytest.approx(expected[0], abs=1e-5), "genrm_fallback": 0.0}
     batch = mod.compute_score_batch(
         data_sources=["d"] * len(items),
         solution_strs=[s for _, s in items],
         ground_truths=[None] * len(items),
         extra_infos=[{"question": q, "index": i} for i, (q, _) in enumerate(items)],
     )
-    assert batch == pytest.approx(expected, abs=1e-5)
+    assert [b["score"] for b in batch] == pytest.approx(expected, abs=1e-5)
     with pytest.raises(GenrmError, match=r"extra_info\[0\] has no 'question' string \(it has: index\)"):
         mod.compute_score("d", s, None, {"index": 3})
 
@@ -145,7 +145,7 @@ def _grpo(model, tokenizer, dataset, reward, out: Path):
     before = [p.detach().clone() for p in model.parameters()]
     trainer.train()
     moved = any(not torch.equal(a, b.detach()) for a, b in zip(before, model.parameters()))
-    return [h for h in trainer.state.log_history if "rewards/genrm/mean" in h], moved
+    return [h for h in trainer.state.log_history if f"rewards/{reward.__name__}/mean" in h], moved, trainer
 
 
 class Recording(GRPOReward):
@@ -169,7 +169,7 @@ def test_grpo_trainer_with_genrm_reward_plain_prompts(micro_run, genrm_reward, t
     policy, tok = load_model(run.file("models", "generator"))
     data = Dataset.from_list([{"prompt": run.task.prompt(p)} for p in run.problems("test")])
     reward = Recording(genrm_reward)
-    logs, moved = _grpo(policy, tok, data, reward, tmp_path)
+    logs, moved, _ = _grpo(policy, tok, data, reward, tmp_path)
     assert len(logs) == 2 and moved
     assert all(0.0 < h["rewards/genrm/mean"] < 1.0 and "genrm/score_mean" in h for h in logs)
     prompts, completions, out = reward.calls[0]
@@ -187,10 +187,37 @@ def test_grpo_trainer_with_genrm_reward_chat_prompts(micro_run, genrm_reward, tm
     policy, tok = load_model(save_tiny_lm(tmp_path / "policy", arch="qwen2"))
     data = Dataset.from_list([{"prompt": [{"role": "user", "content": p.question}]} for p in run.problems("test")])
     reward = Recording(genrm_reward)
-    logs, moved = _grpo(policy, tok, data, reward, tmp_path / "out")
+    logs, moved, _ = _grpo(policy, tok, data, reward, tmp_path / "out")
     assert len(logs) == 2 and moved
     assert all(not math.isnan(h["rewards/genrm/mean"]) for h in logs)
     prompts, completions, out = reward.calls[0]
     assert prompts[0][-1]["role"] == "user" and completions[0][0]["role"] == "assistant"
     pairs = [(p[-1]["content"], c[0]["content"]) for p, c in zip(prompts, completions)]
     assert out == pytest.approx([r[0] for r in genrm_reward.score(pairs)], abs=1e-5)
+
+
+def test_grpo_trainer_awaits_the_async_reward_and_logs_cot_votes(micro_run, tmp_path):
+    """`AsyncGRPOReward` through a real GRPOTrainer (TRL awaits async reward functions on its own loop), with
+    GenRM-CoT: its K votes and first rationale land in TRL's completions table (`log_extra`)."""
+    from datasets import Dataset
+
+    from genrm.integrations.trl import AsyncGRPOReward, is_async_reward
+    from genrm.model import load_model
+    from genrm.reward import RewardModel
+
+    run, _ = micro_run
+    cot = RewardModel.load(run.path, "genrm_cot")
+    reward = AsyncGRPOReward(cot, name="genrm_cot")
+    assert is_async_reward(reward)
+    policy, tok = load_model(run.file("models", "generator"))
+    data = Dataset.from_list([{"prompt": run.task.prompt(p)} for p in run.problems("test")])
+    logs, moved, trainer = _grpo(policy, tok, data, reward, tmp_path)
+    assert len(logs) == 2 and moved and all(0.0 <= h["rewards/genrm_cot/mean"] <= 1.0 for h in logs)
+    extra = trainer._logs["extra"]
+    votes, rationales = list(extra["genrm_cot_votes"]), list(extra["genrm_cot_rationale"])
+    assert len(votes) == len(rationales) == len(trainer._logs["rewards"]["genrm_cot"]) > 0
+    k = run.config.k_votes
+    assert all(len(v.split()) == k for v in votes) and all(isinstance(r, str) and r for r in rationales)
+    # the reward is the mean of the logged votes (to their printed precision)
+    for v, r in zip(votes, trainer._logs["rewards"]["genrm_cot"]):
+        assert r == pytest.approx(sum(map(float, v.split())) / k, abs=0.01)

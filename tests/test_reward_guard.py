@@ -62,9 +62,10 @@ def test_every_hook_has_its_fallback():
     assert metrics["genrm/failed_calls"] == 1.0
     _, batch = make_compute_score(Fake(sleep=2), timeout_s=0.2, fallback_score=-1.0, prompt_format="question")
     infos = [{"question": q} for q, _ in ITEMS]
-    assert batch(["d", "d"], [s for _, s in ITEMS], [None, None], infos) == [-1.0, -1.0]
+    fell_back = {"score": -1.0, "genrm_fallback": 1.0}
+    assert batch(["d", "d"], [s for _, s in ITEMS], [None, None], infos) == [fell_back, fell_back]
     single, _ = make_compute_score(Fake("raise"), fallback_score=0.0)
-    assert single("d", "The answer is 4.", None, {"question": "2+2?"}) == 0.0
+    assert single("d", "The answer is 4.", None, {"question": "2+2?"}) == {"score": 0.0, "genrm_fallback": 1.0}
     reward = make_reward_func(Fake("raise"), "question", fallback_score=0.5)
     out = reward(["2+2? 4", "3+3? 7"], ["2+2?", "3+3?"])
     assert out["rewards"].tolist() == [0.5, 0.5] and out["scores"].tolist() == [0.5, 0.5]
@@ -108,7 +109,8 @@ def test_remote_verifier_that_stalls_or_drops_gets_the_fallback(mode):
         remote = RemoteRewardModel(f"http://127.0.0.1:{server.server_address[1]}", timeout=30, retries=50)
         _, batch = make_compute_score(remote, timeout_s=1.0, fallback_score=0.0, prompt_format="question")
         t = time.monotonic()
-        assert batch(["d", "d"], [s for _, s in ITEMS], [None, None], [{"question": q} for q, _ in ITEMS]) == [0, 0]
+        got = batch(["d", "d"], [s for _, s in ITEMS], [None, None], [{"question": q} for q, _ in ITEMS])
+        assert [g["score"] for g in got] == [0, 0] and [g["genrm_fallback"] for g in got] == [1, 1]
         assert time.monotonic() - t < 3
         assert remote.call_timeout == 1.0  # the guard gave the client its deadline: retries stop in time
         t = time.monotonic()
@@ -118,3 +120,59 @@ def test_remote_verifier_that_stalls_or_drops_gets_the_fallback(mode):
     finally:
         stop.set()
         server.shutdown()
+
+
+class Batchable:
+    """An in-process verifier shaped like `RewardModel` (score_verbatim, solve_prompt): the guard batches it."""
+
+    def __init__(self, sleep: float = 0.05):
+        self.sleep, self.calls = sleep, []
+        self.lock = threading.Lock()
+
+    def solve_prompt(self, text, prompt_format="question"):
+        return f"Q: {text}\nA:"
+
+    def score_verbatim(self, pairs):
+        with self.lock:  # one model call at a time, as RewardModel's lock does
+            self.calls.append(len(pairs))
+            time.sleep(self.sleep)
+            return [(float(len(s)), [], []) for _, s in pairs]
+
+
+def test_concurrent_calls_share_model_calls_from_threads_and_coroutines():
+    """RL frameworks ask for one reward per call, many at once: those calls must share model calls."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    verifier = Batchable()
+    guard = GuardedScorer(verifier, timeout_s=10, max_batch_items=64)
+    solutions = [("q", "x" * i) for i in range(1, 33)]
+    with ThreadPoolExecutor(32) as pool:  # verl's sync path / OpenRLHF's .py file: threads
+        got = list(pool.map(lambda item: guard.score([item]), solutions))
+    assert [g[0][0] for g in got] == [float(i) for i in range(1, 33)]  # each caller gets its own item's score
+    assert sum(verifier.calls) == 32 and len(verifier.calls) <= 4, verifier.calls
+
+    verifier.calls.clear()
+
+    async def coroutines():  # verl's async path / TRL's async reward: one event loop
+        return await asyncio.gather(*[guard.ascore([item]) for item in solutions])
+
+    got = asyncio.run(coroutines())
+    assert [g[0][0] for g in got] == [float(i) for i in range(1, 33)]
+    assert sum(verifier.calls) == 32 and len(verifier.calls) <= 4, verifier.calls
+
+
+def test_a_batched_call_past_its_deadline_is_withdrawn_and_counted():
+    import asyncio
+
+    verifier = Batchable(sleep=1.0)
+    guard = GuardedScorer(verifier, timeout_s=0.3)
+    t = time.monotonic()
+    assert guard.score([("q", "a")]) is None  # the first call occupies the model past the deadline
+    assert asyncio.run(guard.ascore([("q", "bb")])) is None  # queued behind it: its deadline passes too
+    assert time.monotonic() - t < 1.0
+    assert guard.stats["timeouts"] == 2
+    time.sleep(1.2)
+    assert verifier.calls == [1]  # the withdrawn call was never scored
+    verifier.sleep = 0.0
+    assert guard.score([("q", "ccc")]) == [(3.0, [], [])]

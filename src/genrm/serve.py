@@ -5,6 +5,10 @@
     POST /get_reward  OpenRLHF's remote reward protocol: {"query", "prompts", "labels"}
                       -> {"rewards", "scores", "extra_logs"}
     GET  /health      status, method, limits, queue depth and counters (no token needed)
+
+With --api-key, clients send `Authorization: Bearer <token>`; a client that cannot send headers (OpenRLHF's
+remote reward client) puts it in the URL instead, `http://host:port/get_reward?token=<token>` (the URL then
+carries the secret: it shows in that client's error logs and in access logs at --log-level info).
     GET  /docs        the OpenAPI schema, browsable (/openapi.json raw)
 
 Requests that arrive together are scored in one model call (dynamic batching): a single worker
@@ -25,7 +29,7 @@ from contextlib import asynccontextmanager
 from dataclasses import asdict
 from typing import Any, Callable, Literal
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -211,13 +215,20 @@ def create_app(reward_model, limits: ServeLimits | None = None, api_key: str | N
 
     bearer = HTTPBearer(auto_error=False)
 
-    def authorize(cred: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
+    def authorize(
+        cred: HTTPAuthorizationCredentials | None = Depends(bearer),
+        token: str | None = Query(
+            None, description="the API token, for clients that cannot send a header (OpenRLHF's remote reward)"
+        ),
+    ) -> None:
         if api_key is None:
             return
-        if cred is None or not secrets.compare_digest(cred.credentials.encode(), api_key.encode()):
+        sent = cred.credentials if cred is not None else token
+        if sent is None or not secrets.compare_digest(sent.encode(), api_key.encode()):
             raise HTTPException(
                 401,
-                "missing or wrong API token: send the header 'Authorization: Bearer <token>'",
+                "missing or wrong API token: send the header 'Authorization: Bearer <token>' (or, from a client "
+                "that sends no headers, ?token=<token> in the URL)",
                 headers={"WWW-Authenticate": "Bearer"},
             )
 

@@ -7,13 +7,20 @@ into its framework's fallback: TRL gets `None` per item (it skips them), verl an
 `fallback_score` (GENRM_REWARD_FALLBACK, else 0.0). Failures are counted (`stats`) and logged as a
 warning, never raised, except a `SetupError` (a wrong API token or URL: every call would fail alike).
 
-A call that runs past its deadline keeps its worker thread until it returns (Python cannot stop a
-thread); until then later calls get the fallback at once instead of queueing behind it. A verifier
-behind `genrm serve` (`RemoteRewardModel`) is also given the deadline, so its retries stop in time.
+RL frameworks call rewards concurrently, one item per call (verl's reward loop: every response of a batch
+at once, from threads or as coroutines; OpenRLHF: one query per call from parallel threads). An in-process
+verifier (`RewardModel`) is therefore fed through the server's own `DynamicBatcher`, running on a background
+event loop of its own: calls from any thread (`score`) or any event loop (`ascore`) that arrive together
+share one model call (up to `max_batch_items` items; a lone call waits `max_wait_ms` for company), and a
+call that misses its deadline is withdrawn from the queue, not left to block the calls behind it. A
+verifier behind `genrm serve` (`RemoteRewardModel`) batches on the server; it is given the deadline, so its
+retries stop in time, and its calls run in threads.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import logging
 import os
 import threading
@@ -39,7 +46,14 @@ def fallback_score(given: float | None = None) -> float:
 class GuardedScorer:
     """`score(items, prompt_format) -> results | None`, within `timeout_s` seconds, never raising."""
 
-    def __init__(self, verifier: Any, timeout_s: float | None = None, name: str = "genrm"):
+    def __init__(
+        self,
+        verifier: Any,
+        timeout_s: float | None = None,
+        name: str = "genrm",
+        max_batch_items: int = 64,
+        max_wait_ms: float = 5.0,
+    ):
         self.verifier, self.name = verifier, name
         self.timeout_s = env_timeout() if timeout_s is None else float(timeout_s)
         if self.timeout_s <= 0:
@@ -48,13 +62,82 @@ class GuardedScorer:
             verifier.call_timeout = self.timeout_s
         self.stats = {"calls": 0, "timeouts": 0, "failures": 0, "busy": 0}
         self._busy: threading.Thread | None = None
+        self._lock = threading.Lock()  # the counters, from many threads
+        self.batcher = None
+        if hasattr(verifier, "score_verbatim") and hasattr(verifier, "solve_prompt"):  # in process: batch
+            from ..serve import DynamicBatcher
+
+            self._loop = asyncio.new_event_loop()
+            threading.Thread(target=self._loop.run_forever, name=f"{name}-batcher", daemon=True).start()
+            self.batcher = DynamicBatcher(verifier.score_verbatim, max_batch_items, max_wait_ms / 1000, 1 << 30)
+            asyncio.run_coroutine_threadsafe(self.batcher.start(), self._loop).result()
+
+    def _count(self, key: str) -> None:
+        with self._lock:
+            self.stats[key] += 1
+
+    def _submit(self, items: Sequence[tuple[str, str]], prompt_format: str) -> concurrent.futures.Future:
+        pairs = [self.verifier.solve_prompt(q, prompt_format) for q, _ in items]
+        assert self.batcher is not None
+        return asyncio.run_coroutine_threadsafe(
+            self.batcher.submit([(p, s) for p, (_, s) in zip(pairs, items)]), self._loop
+        )
+
+    def _failed(self, error: BaseException, n: int) -> None:
+        """Count and log a failed call (its items get the fallback); a setup error is raised instead."""
+        if isinstance(error, (TimeoutError, asyncio.TimeoutError, concurrent.futures.TimeoutError)):
+            self._count("timeouts")
+            self._warn(f"no answer within {self.timeout_s:g} s", n)
+        elif isinstance(error, SetupError):
+            raise error
+        else:
+            self._count("failures")
+            self._warn(f"{type(error).__name__}: {str(error)[:300]}", n)
+
+    def _check(self, out: list, n: int) -> list | None:
+        if len(out) != n:
+            self._count("failures")
+            self._warn(f"{len(out)} results for {n} items", n)
+            return None
+        return out
+
+    async def ascore(self, items: Sequence[tuple[str, str]], prompt_format: str = "question") -> list | None:
+        """`score` for a coroutine: awaits the batched model call (a thread, for a remote verifier) without
+        blocking the caller's event loop."""
+        if self.batcher is None or not items:
+            return await asyncio.to_thread(self.score, items, prompt_format)
+        self._count("calls")
+        fut = None
+        try:
+            fut = self._submit(items, prompt_format)
+            out = await asyncio.wait_for(asyncio.wrap_future(fut), self.timeout_s)
+        except Exception as e:  # (a cancelled caller propagates: CancelledError is no Exception)
+            self._failed(e, len(items))
+            return None
+        finally:
+            if fut is not None:
+                fut.cancel()  # withdrawn from the queue if it has not run yet
+        return self._check(out, len(items))
 
     def score(self, items: Sequence[tuple[str, str]], prompt_format: str = "question") -> list | None:
-        self.stats["calls"] += 1
+        if self.batcher is not None and items:
+            self._count("calls")
+            fut = None
+            try:
+                fut = self._submit(items, prompt_format)
+                out = fut.result(self.timeout_s)
+            except Exception as e:
+                self._failed(e, len(items))
+                return None
+            finally:
+                if fut is not None:
+                    fut.cancel()
+            return self._check(out, len(items))
+        self._count("calls")
         if not items:
             return []
         if self._busy is not None and self._busy.is_alive():
-            self.stats["busy"] += 1
+            self._count("busy")
             self._warn("the verifier is still running a call that timed out", len(items))
             return None
         box: dict[str, Any] = {}
@@ -71,26 +154,23 @@ class GuardedScorer:
         thread.join(self.timeout_s)
         if thread.is_alive():
             self._busy = thread
-            self.stats["timeouts"] += 1
-            self._warn(f"no answer within {self.timeout_s:g} s", len(items))
+            self._failed(TimeoutError(), len(items))
             return None
-        if isinstance(box.get("error"), SetupError):
-            raise box["error"]
         if "error" in box:
-            self.stats["failures"] += 1
-            self._warn(f"{type(box['error']).__name__}: {str(box['error'])[:300]}", len(items))
-            return None
-        out = box["out"]
-        if len(out) != len(items):
-            self.stats["failures"] += 1
-            self._warn(f"{len(out)} results for {len(items)} items", len(items))
+            self._failed(box["error"], len(items))
             return None
         log.debug("%s: %d items scored in %.2f s", self.name, len(items), time.monotonic() - start)
-        return out
+        return self._check(box["out"], len(items))
 
     def _warn(self, why: str, n: int) -> None:
         s = self.stats
         log.warning(
             "%s reward: %s; %d item(s) get the fallback (calls %d, timeouts %d, failures %d, busy %d)",
-            self.name, why, n, s["calls"], s["timeouts"], s["failures"], s["busy"],
+            self.name,
+            why,
+            n,
+            s["calls"],
+            s["timeouts"],
+            s["failures"],
+            s["busy"],
         )

@@ -1,16 +1,25 @@
-"""OpenRLHF's reward function file over a verifier:
+"""OpenRLHF's reward function file over a verifier (OpenRLHF 0.11: `--reward.remote_url`; older releases
+named the flag `--remote_rm_url`):
 
-    GENRM_VERIFIER=runs/gsm8k  openrlhf.cli.train_ppo_ray ... \
-        --remote_rm_url $(python -c "import genrm.integrations.openrlhf as m; print(m.__file__)")
+    GENRM_VERIFIER=runs/gsm8k  python -m openrlhf.cli.train_ppo_ray ... \
+        --reward.remote_url $(python -c "import genrm.integrations.openrlhf as m; print(m.__file__)")
+
+OpenRLHF 0.11 imports `reward_func` inside each vLLM rollout actor and calls it with one query per call, from
+parallel threads; the calls share model calls here (`genrm.integrations.guard` batches them). The rollout
+actors' GPUs are mostly claimed by vLLM: for a real verifier, serve it with `genrm serve` and give OpenRLHF
+its URL (below).
 
 OpenRLHF calls `reward_func(queries, prompts, labels)` with `queries` = prompt + response; the
-response is what follows the prompt. The prompt is read per GENRM_PROMPT_FORMAT (default `auto`:
+response is what follows the prompt. A query that does not contain its prompt (OpenRLHF truncates an
+over-long prompt from the left) gets the fallback, with a warning, not an error. The prompt is read per
+GENRM_PROMPT_FORMAT (default `auto`:
 verbatim when it is already in the verifier's prompt format, else put into it as a question).
 Labels are accepted and not used: a verifier needs no reference answer. A call that fails or runs past
 the deadline (GENRM_REWARD_TIMEOUT, default 300 s) rewards every query GENRM_REWARD_FALLBACK (default
 0.0), logged as a warning (`genrm.integrations.guard`).
 (For a verifier on another machine, serve it with `genrm serve` and give OpenRLHF
-`--remote_rm_url http://host:port/get_reward` instead: same protocol.)
+`--reward.remote_url http://host:port/get_reward?token=TOKEN` instead: same protocol; OpenRLHF's client
+sends no headers, so the token goes in the URL.)
 
 This file is imported by path (absolute imports only).
 """
@@ -27,6 +36,7 @@ def make_reward_func(
     """`reward_func(queries, prompts, labels) -> {"rewards", "scores", "extra_logs"}` (tensors)."""
     import torch
 
+    from genrm.errors import GenrmError
     from genrm.integrations import guard as guarding
     from genrm.reward import openrlhf_pairs, openrlhf_response
     from genrm.types import Result
@@ -36,9 +46,21 @@ def make_reward_func(
 
     def reward_func(queries: Sequence[str], prompts: Sequence[str] | None = None, labels: Any = None, **kwargs) -> dict:
         clean = getattr(verifier, "clean_completion", lambda s: s)
-        pairs, fmt = openrlhf_pairs(list(queries), None if prompts is None else list(prompts), prompt_format, clean)
-        results = guard.score(pairs, prompt_format=fmt)
-        body = openrlhf_response(results if results is not None else [Result(fallback, [], [])] * len(pairs))
+        if prompts is not None and len(prompts) != len(queries):
+            raise GenrmError(f"{len(queries)} queries but {len(prompts)} prompts: send one prompt per query")
+        pairs: list = []
+        fmt = prompt_format
+        for i, q in enumerate(queries):  # one by one: a query that lost its prompt fails alone
+            try:
+                [pair], fmt = openrlhf_pairs([q], None if prompts is None else [prompts[i]], prompt_format, clean)
+                pairs.append(pair)
+            except GenrmError as e:
+                guarding.log.warning("openrlhf reward: query %d gets the fallback: %s", i, e)
+                pairs.append(None)
+        keep = [p for p in pairs if p is not None]
+        results = guard.score(keep, prompt_format=fmt) if keep else []
+        got = iter(results if results is not None else [Result(fallback, [], [])] * len(keep))
+        body = openrlhf_response([next(got) if p is not None else Result(fallback, [], []) for p in pairs])
         return {
             "rewards": torch.tensor(body["rewards"], dtype=torch.float32),
             "scores": torch.tensor(body["scores"], dtype=torch.float32),

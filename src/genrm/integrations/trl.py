@@ -73,7 +73,8 @@ class GRPOReward:
         self.__name__ = name  # TRL logs each reward function under its name
         self.guard = GuardedScorer(verifier, timeout_s, name)
 
-    def __call__(self, prompts: Sequence, completions: Sequence, **kwargs) -> list[float | None]:
+    def _items(self, prompts: Sequence, completions: Sequence, kwargs: dict) -> tuple[list, list[int], str, int]:
+        """The (question, solution) items to score, the indices they come from, their prompt format, the count."""
         if len(prompts) != len(completions):
             raise GenrmError(f"{len(prompts)} prompts but {len(completions)} completions")
         if self.question_column:
@@ -91,15 +92,49 @@ class GRPOReward:
             for i in range(len(solutions))
             if self.max_chars is None or len(questions[i]) + len(solutions[i]) <= self.max_chars
         ]
-        results = self.guard.score([(questions[i], solutions[i]) for i in keep], prompt_format=fmt)
-        out: list[float | None] = [None] * len(solutions)
+        return [(questions[i], solutions[i]) for i in keep], keep, fmt, len(solutions)
+
+    def _rewards(self, results: list | None, keep: list[int], n: int, kwargs: dict) -> list[float | None]:
+        """One reward per completion (None: skipped or failed, which TRL turns into NaN and ignores), and the
+        logs: TRL's metrics (`log_metric`) and, for GenRM-CoT and the judge, the K votes and the first
+        rationale of each completion as columns of TRL's completions table (`log_extra`)."""
+        out: list[float | None] = [None] * n
         for i, r in zip(keep, results or []):
             out[i] = float(r.score)
         log_metric = kwargs.get("log_metric")
         if callable(log_metric):
             if results and keep:
                 log_metric(f"{self.__name__}/score_mean", sum(out[i] or 0.0 for i in keep) / len(keep))
-            log_metric(f"{self.__name__}/skipped_too_long", float(len(solutions) - len(keep)))
+            log_metric(f"{self.__name__}/skipped_too_long", float(n - len(keep)))
             failed = sum(self.guard.stats[k] for k in ("timeouts", "failures", "busy"))
             log_metric(f"{self.__name__}/failed_calls", float(failed))
+        log_extra = kwargs.get("log_extra")
+        if callable(log_extra) and results and any(r.votes for r in results):
+            votes, rationales = [""] * n, [""] * n
+            for i, r in zip(keep, results):
+                votes[i] = " ".join(f"{v:.2f}" for v in r.votes)
+                rationales[i] = r.rationales[0] if r.rationales else ""
+            log_extra(f"{self.__name__}_votes", votes)
+            log_extra(f"{self.__name__}_rationale", rationales)
         return out
+
+    def __call__(self, prompts: Sequence, completions: Sequence, **kwargs) -> list[float | None]:
+        items, keep, fmt, n = self._items(prompts, completions, kwargs)
+        return self._rewards(self.guard.score(items, prompt_format=fmt), keep, n, kwargs)
+
+
+class AsyncGRPOReward(GRPOReward):
+    """`GRPOReward` as a coroutine: TRL (>= 1.0) awaits async reward functions on its own event loop, together
+    with the other async ones, so a verifier's model call overlaps them (an in-process verifier batches
+    concurrent calls; a `genrm serve` URL is called from a thread)."""
+
+    async def __call__(self, prompts: Sequence, completions: Sequence, **kwargs) -> list[float | None]:  # type: ignore[override]
+        items, keep, fmt, n = self._items(prompts, completions, kwargs)
+        return self._rewards(await self.guard.ascore(items, prompt_format=fmt), keep, n, kwargs)
+
+
+def is_async_reward(reward: Any) -> bool:
+    """Whether TRL will await `reward` (TRL 1.16's own test, `trl.trainer.utils.is_async_callable`)."""
+    from trl.trainer.utils import is_async_callable
+
+    return bool(is_async_callable(reward))

@@ -1,19 +1,34 @@
-"""verl custom reward functions over a verifier.
+"""verl custom reward functions over a verifier (verl 0.9: the reward loop; older verl: the same functions).
 
-In a verl config (the verifier from GENRM_VERIFIER: a run folder, a verifier folder, or the URL of
-`genrm serve`; the question from `extra_info["question"]`, as verl's GSM8K preprocessing stores it,
-or GENRM_QUESTION_KEY):
+verl 0.9.1 reads the custom reward function from `reward.custom_reward_function.*` and the reward manager
+from `reward.reward_manager.name` (`trainer/config/reward/reward.yaml`; the older top-level keys
+`custom_reward_function.*` and `reward_model.reward_manager` are no longer read by `main_ppo`, which then
+silently trains on its built-in rule-based score):
 
-    custom_reward_function.path=$(python -c "import genrm.integrations.verl as m; print(m.__file__)")
-    custom_reward_function.name=compute_score           # NaiveRewardManager: one call per response
-    # or, one model call per batch:
-    custom_reward_function.name=compute_score_batch reward_model.reward_manager=batch
+    python -m verl.trainer.main_ppo ... \\
+        reward.custom_reward_function.path=$(python -c "import genrm.integrations.verl as m; print(m.__file__)") \\
+        reward.custom_reward_function.name=compute_score_async reward.reward_manager.name=naive
 
-`make_compute_score(verifier)` builds the same functions around a verifier object in code.
-A verifier needs no reference answer: `ground_truth` is accepted and not used.
-A call that fails or runs past the deadline (GENRM_REWARD_TIMEOUT, default 300 s) scores every response
-GENRM_REWARD_FALLBACK (default 0.0) and logs a warning (`genrm.integrations.guard`); a missing question
-in `extra_info` is a setup error and is raised.
+The naive reward manager calls the function once per response, every response of a batch at once: as
+coroutines on its event loop when the function is async (`compute_score_async`), else from a thread pool
+(`compute_score`). Either way an in-process verifier batches the concurrent calls into shared model calls
+(`genrm.integrations.guard`: the server's dynamic batcher), and a verifier behind `genrm serve`
+(GENRM_VERIFIER=http://host:port) batches on the server. Each reward-loop worker (`reward.num_workers`,
+8 by default, CPU-only Ray actors) loads its own copy of an in-process verifier: serve a real verifier on
+a GPU with `genrm serve` and give its URL.
+
+The verifier: GENRM_VERIFIER (a run folder, a trained verifier folder, or the URL of `genrm serve`), or, when
+verl itself hosts the verifier (`reward.reward_model.enable=True` with `reward.reward_model.model_path` a
+GenRM model, served by vLLM/SGLang behind verl's reward router) and GENRM_VERIFIER is unset or `router`,
+the router's OpenAI-compatible endpoint (`reward_router_address`, passed by verl), read with genrm's HTTP
+engine as GENRM_METHOD (default genrm) in GENRM_TASK's prompt format (default gsm8k).
+
+The question comes from `extra_info["question"]` (or GENRM_QUESTION_KEY); `ground_truth` is accepted and not
+used (a verifier needs no reference answer). Each call returns a dict, which verl logs per key:
+`score` (the reward: p(correct)), `genrm_fallback` (1.0 where the fallback replaced it), and for GenRM-CoT
+and the judge `genrm_vote_min` / `genrm_vote_max` (the spread of the K votes: how sure the verifier is).
+A call that fails or runs past GENRM_REWARD_TIMEOUT (default 300 s) gets GENRM_REWARD_FALLBACK (default 0.0)
+and a warning; a missing question is a setup error and is raised.
 
 This file is imported by path (absolute imports only).
 """
@@ -21,7 +36,7 @@ This file is imported by path (absolute imports only).
 from __future__ import annotations
 
 import os
-from functools import lru_cache
+import threading
 from typing import Any, Callable, Sequence
 
 from genrm.errors import GenrmError
@@ -37,6 +52,55 @@ def _question(extra_info: Any, key: str, i: int) -> str:
     )
 
 
+class VerlReward:
+    """verl's reward functions around one verifier: `compute_score` (sync), `compute_score_async` and
+    `compute_score_batch` (the legacy batch manager), all guarded (deadline, fallback) and batched."""
+
+    def __init__(
+        self,
+        verifier: Any,
+        question_key: str = "question",
+        prompt_format: str = "auto",
+        timeout_s: float | None = None,
+        fallback_score: float | None = None,
+    ):
+        from genrm.integrations import guard as guarding
+
+        self.guard = guarding.GuardedScorer(verifier, timeout_s, "verl")
+        self.fallback = guarding.fallback_score(fallback_score)
+        self.question_key, self.prompt_format = question_key, prompt_format
+        self.votes = getattr(verifier, "method", "") in ("genrm_cot", "judge")  # the same keys for every item
+
+    def _items(self, solution_strs: Sequence[str], extra_infos: Sequence) -> list[tuple[str, str]]:
+        infos = enumerate(zip(solution_strs, extra_infos))
+        return [(_question(info, self.question_key, i), s) for i, (s, info) in infos]
+
+    def _dicts(self, results: list | None, n: int) -> list[dict[str, float]]:
+        out = []
+        for r in results if results is not None else [None] * n:
+            score = self.fallback if r is None else float(r.score)
+            d = {"score": score, "genrm_fallback": float(r is None)}
+            if self.votes:
+                votes = r.votes if r is not None and r.votes else [score]
+                d.update(genrm_vote_min=float(min(votes)), genrm_vote_max=float(max(votes)))
+            out.append(d)
+        return out
+
+    def compute_score(self, data_source=None, solution_str: str = "", ground_truth=None, extra_info=None, **kw) -> dict:
+        items = self._items([solution_str], [extra_info])
+        return self._dicts(self.guard.score(items, prompt_format=self.prompt_format), 1)[0]
+
+    async def compute_score_async(
+        self, data_source=None, solution_str: str = "", ground_truth=None, extra_info=None, **kw
+    ) -> dict:
+        items = self._items([solution_str], [extra_info])
+        return self._dicts(await self.guard.ascore(items, prompt_format=self.prompt_format), 1)[0]
+
+    def compute_score_batch(self, data_sources, solution_strs, ground_truths, extra_infos, **kw) -> list[dict]:
+        items = self._items(solution_strs, extra_infos)
+        return self._dicts(self.guard.score(items, prompt_format=self.prompt_format), len(items))
+
+
 def make_compute_score(
     verifier: Any,
     question_key: str = "question",
@@ -44,37 +108,64 @@ def make_compute_score(
     timeout_s: float | None = None,
     fallback_score: float | None = None,
 ) -> tuple[Callable, Callable]:
-    """`(compute_score, compute_score_batch)` with verl's signatures, around one verifier."""
-    from genrm.integrations import guard as guarding
-
-    guard = guarding.GuardedScorer(verifier, timeout_s, "verl")
-    fallback = guarding.fallback_score(fallback_score)
-
-    def compute_score_batch(
-        data_sources: Sequence, solution_strs: Sequence[str], ground_truths: Sequence, extra_infos: Sequence, **kwargs
-    ) -> list[float]:
-        items = [(_question(info, question_key, i), s) for i, (s, info) in enumerate(zip(solution_strs, extra_infos))]
-        results = guard.score(items, prompt_format=prompt_format)
-        return [fallback] * len(items) if results is None else [float(r.score) for r in results]
-
-    def compute_score(data_source, solution_str: str, ground_truth=None, extra_info=None, **kwargs) -> float:
-        return compute_score_batch([data_source], [solution_str], [ground_truth], [extra_info])[0]
-
-    return compute_score, compute_score_batch
+    """`(compute_score, compute_score_batch)` with verl's signatures, around one verifier (in code; the
+    async one is `VerlReward(...).compute_score_async`)."""
+    r = VerlReward(verifier, question_key, prompt_format, timeout_s, fallback_score)
+    return r.compute_score, r.compute_score_batch
 
 
-@lru_cache(maxsize=1)
-def _env_functions() -> tuple[Callable, Callable]:
+_rewards: dict[str, VerlReward] = {}
+_rewards_lock = threading.Lock()
+
+
+def _env_reward(router: str | None = None) -> VerlReward:
+    """The process's `VerlReward` from the environment (built once; per router address when verl hosts
+    the verifier)."""
     from genrm.integrations import env_prompt_format, env_reward_model
 
-    return make_compute_score(env_reward_model(), os.environ.get("GENRM_QUESTION_KEY", "question"), env_prompt_format())
+    source = os.environ.get("GENRM_VERIFIER", "")
+    use_router = source in ("", "router")
+    if use_router and not router:
+        raise GenrmError(
+            "no verifier given: set GENRM_VERIFIER to a run folder, a trained verifier folder or the URL of "
+            "`genrm serve`, or let verl host the GenRM model (reward.reward_model.enable=True) and leave it unset"
+        )
+    key = f"router:{router}" if use_router else "env"
+    with _rewards_lock:
+        if key not in _rewards:
+            if use_router:
+                from genrm.reward import RewardModel
+
+                verifier: Any = RewardModel.load(
+                    f"http://{router}",
+                    os.environ.get("GENRM_METHOD") or "genrm",
+                    task=os.environ.get("GENRM_TASK") or "gsm8k",
+                )
+            else:
+                verifier = env_reward_model()
+            _rewards[key] = VerlReward(verifier, os.environ.get("GENRM_QUESTION_KEY", "question"), env_prompt_format())
+        return _rewards[key]
 
 
-def compute_score(data_source, solution_str: str, ground_truth=None, extra_info=None, **kwargs) -> float:
-    """verl's per-response reward: p(correct) of `solution_str` for the question in `extra_info`."""
-    return _env_functions()[0](data_source, solution_str, ground_truth, extra_info)
+def compute_score(
+    data_source=None, solution_str: str = "", ground_truth=None, extra_info=None, reward_router_address=None, **kw
+) -> dict:
+    """verl's per-response reward (sync): `{"score": p(correct), ...}` of `solution_str` for the question
+    in `extra_info`."""
+    return _env_reward(reward_router_address).compute_score(data_source, solution_str, ground_truth, extra_info)
 
 
-def compute_score_batch(data_sources, solution_strs, ground_truths, extra_infos, **kwargs) -> list[float]:
-    """verl's batched reward (`reward_model.reward_manager=batch`): one verifier call per batch."""
-    return _env_functions()[1](data_sources, solution_strs, ground_truths, extra_infos)
+async def compute_score_async(
+    data_source=None, solution_str: str = "", ground_truth=None, extra_info=None, reward_router_address=None, **kw
+) -> dict:
+    """verl's per-response reward as a coroutine (the reward loop awaits it; concurrent calls share model
+    calls). With verl hosting the verifier, read through its reward router."""
+    reward = _env_reward(reward_router_address)
+    return await reward.compute_score_async(data_source, solution_str, ground_truth, extra_info)
+
+
+def compute_score_batch(data_sources, solution_strs, ground_truths, extra_infos, **kw) -> list[dict]:
+    """The legacy batched reward (verl < 0.9's `reward_model.reward_manager=batch`): one call per batch."""
+    return _env_reward(kw.get("reward_router_address")).compute_score_batch(
+        data_sources, solution_strs, ground_truths, extra_infos
+    )
