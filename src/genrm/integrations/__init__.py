@@ -1,9 +1,10 @@
 """RL hooks: thin adapters of one verifier (`genrm.reward.RewardModel`, or `RemoteRewardModel` for a
 verifier behind `genrm serve`) to the reward interfaces of RL frameworks.
 
-- `genrm.integrations.trl`: `GRPOReward`, a TRL `GRPOTrainer` reward function;
-- `genrm.integrations.verl`: `compute_score` / `compute_score_batch` for verl's custom reward function;
-- `genrm.integrations.openrlhf`: `reward_func` for OpenRLHF's `--remote_rm_url reward_func.py`.
+- `genrm.integrations.trl`: `GRPOReward` / `AsyncGRPOReward`, TRL `GRPOTrainer` reward functions (TRL 1.16);
+- `genrm.integrations.verl`: `compute_score_async` / `compute_score` for verl's custom reward function
+  (verl 0.9.1's reward loop; `compute_score_batch` for older verl's batch manager);
+- `genrm.integrations.openrlhf`: `reward_func` for OpenRLHF's `--reward.remote_url reward_func.py` (0.11.2).
 
 The verl and OpenRLHF hooks are files those frameworks import by path; they read the verifier from
 GENRM_VERIFIER (a run folder, a trained verifier folder, or the URL of `genrm serve`).
