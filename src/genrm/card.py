@@ -106,7 +106,8 @@ def write_card(run, kind: str) -> Path:
     if not lists:
         words = "train and test problems of the task's data"
     evals, lines = [], []
-    for split, res in _results(run):
+    evaluated = _results(run)
+    for split, res in evaluated:
         got = measured(res, kind)
         if got is None:
             continue
@@ -145,13 +146,13 @@ def write_card(run, kind: str) -> Path:
         eval_results=evals or None,
         license="mit" if builtin else None,
     )
-    first = measured(_results(run)[0][1], kind) if _results(run) else None
+    first = measured(evaluated[0][1], kind) if evaluated else None
     summary = (
         f"{name} verifier for `{c.task}` ({words}), fine-tuned from "
         f"{'the genrm built-in base' if builtin else base}; "
         + (
             f"Best-of-{first['N']} {first['best_of_n']:.3f} (pass@1 {_fmt(first['pass@1'])}), AUROC "
-            f"{_fmt(first['auroc'])} on {_results(run)[0][0]}"
+            f"{_fmt(first['auroc'])} on {evaluated[0][0]}"
             if first
             else "not evaluated yet (`genrm evaluate RUN`)"
         )
