@@ -272,3 +272,52 @@ def test_batcher_isolates_a_failing_request():
     (first, bad, third), stats = asyncio.run(go())
     assert first == [1, 2] and third == [4] and isinstance(bad, GenrmError)
     assert calls == [4, 2, 1, 1] and stats["errors"] == 1 and stats["batches"] == 2
+
+
+def hand_p_yes(model_dir, items, word=" Yes") -> list[float]:
+    """p(" Yes") (or another `word`) of the next token, computed here from the model's logits with plain
+    Transformers and the paper's prompt written out by hand (not genrm's format or engine code)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
+    (yes,) = tok(word, add_special_tokens=False).input_ids
+    out = []
+    for q, s in items:
+        text = f"Q: last letters of {q}\nA:{s}\nVerification: Is the answer correct (Yes/No)?"
+        ids = tok(text, return_tensors="pt").input_ids  # with BOS, as the verifier was trained
+        with torch.no_grad():
+            logits = model(ids).logits[0, -1].float()
+        out.append(torch.softmax(logits, -1)[yes].item())
+    return out
+
+
+def test_served_and_hook_rewards_equal_p_yes_from_the_logits(cli_server, micro_run, run_items):
+    """The reward a client gets is p(Yes) of the trained GenRM, worked out independently: a swapped Yes/No,
+    a wrong prompt or a mixed-up item order in the server or the hooks shows here."""
+    from genrm.integrations.openrlhf import make_reward_func
+    from genrm.integrations.trl import GRPOReward
+    from genrm.integrations.verl import VerlReward
+
+    run, _ = micro_run
+    items = run_items[:8]
+    expected = hand_p_yes(run.file("models", "genrm"), items)
+    # the micro GenRM is barely trained (p(Yes) ~ 2e-3): compare relatively, within the rounding of the bf16
+    # autocast genrm scores with on CPU (about 1%), and make sure the mistakes this test is for would show
+    # (p(No) is not p(Yes); the items do not all get one score)
+    approx = lambda xs: pytest.approx(xs, rel=2e-2)  # noqa: E731
+    assert hand_p_yes(run.file("models", "genrm"), items, " No") != approx(expected)
+    assert max(expected) / min(expected) > 1.05
+    r = post_items(cli_server, items)
+    assert r.json()["scores"] == approx(expected)
+    prompts = [f"Q: last letters of {q}\nA:" for q, _ in items]
+    body = {"query": [p + s for p, (_, s) in zip(prompts, items)], "prompts": prompts}
+    assert httpx.post(f"{cli_server}/get_reward", json=body, headers=AUTH).json()["rewards"] == approx(expected)
+    reward_model = RewardModel.load(run.path, "genrm")
+    assert GRPOReward(reward_model)(prompts, [s for _, s in items]) == approx(expected)
+    verl = VerlReward(reward_model)
+    got = [verl.compute_score("d", s, None, {"question": q})["score"] for q, s in items]
+    assert got == approx(expected)
+    rewards = make_reward_func(reward_model)(body["query"], prompts, None)["rewards"].tolist()
+    assert rewards == approx(expected)
