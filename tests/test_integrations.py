@@ -200,15 +200,16 @@ def test_grpo_trainer_awaits_the_async_reward_and_logs_cot_votes(micro_run, tmp_
     """`AsyncGRPOReward` through a real GRPOTrainer (TRL awaits async reward functions on its own loop), with
     GenRM-CoT: its K votes and first rationale land in TRL's completions table (`log_extra`)."""
     from datasets import Dataset
+    from trl.trainer.utils import is_async_callable
 
-    from genrm.integrations.trl import AsyncGRPOReward, is_async_reward
+    from genrm.integrations.trl import AsyncGRPOReward
     from genrm.model import load_model
     from genrm.reward import RewardModel
 
     run, _ = micro_run
     cot = RewardModel.load(run.path, "genrm_cot")
     reward = AsyncGRPOReward(cot, name="genrm_cot")
-    assert is_async_reward(reward)
+    assert is_async_callable(reward)  # TRL's own test of what it awaits
     policy, tok = load_model(run.file("models", "generator"))
     data = Dataset.from_list([{"prompt": run.task.prompt(p)} for p in run.problems("test")])
     logs, moved, trainer = _grpo(policy, tok, data, reward, tmp_path)

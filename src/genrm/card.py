@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .evaluate import VERIFIER_NAMES
-from .io import read_json, read_jsonl
+from .io import iter_jsonl, read_json
 
 SUMMARY = "> "  # the card's one-line summary starts with this (`genrm serve` prints it)
 
@@ -71,12 +71,17 @@ def measured(results: dict, kind: str) -> dict[str, Any] | None:
     }
 
 
+def trained_epochs(log: dict) -> float:
+    """Passes over its rows a training made: steps x sequences per step / rows (from its train_log.json)."""
+    return log["steps"] * log["config"]["batch_size"] * log["config"]["grad_accum"] / max(1, log.get("rows") or 1)
+
+
 def _example(run, kind: str) -> str:
     """One verification training row of the verifier, as the model sees it."""
-    rows = read_jsonl(run.file("verifier_data", f"{kind}.jsonl"))
-    if not rows:
-        return "(no training rows found)"
-    r = next((r for r in rows if r.get("kind") != "generate"), rows[0])  # not a unified solution row
+    rows = iter_jsonl(run.file("verifier_data", f"{kind}.jsonl"))
+    r = next((r for r in rows if r.get("kind") != "generate"), None)  # not a unified solution row
+    if r is None:
+        return "(no verification training rows found)"
     if kind == "dpo":
         return f"{r['prompt']}\n--- chosen (correct):\n{r['chosen']}\n--- rejected (incorrect):\n{r['rejected']}"
     if kind == "orm":
@@ -102,16 +107,14 @@ def write_card(run, kind: str) -> Path:
     base = verifier_base(run)
     builtin = not (c.generator or c.verifier_base)
     lists = not c.data and hasattr(run.task, "vocabulary")
-    words = f"trained on {c.train_words}-word lists, tested on {','.join(map(str, c.test_counts()))}-word lists"
+    test_words = ",".join(map(str, c.test_counts()))
+    words = f"trained on {c.train_words}-word lists, tested on {test_words}-word lists"
     if not lists:
         words = "train and test problems of the task's data"
     evals, lines = [], []
-    evaluated = _results(run)
-    for split, res in evaluated:
-        got = measured(res, kind)
-        if got is None:
-            continue
-        title = f"genrm {c.task} {split}" + (f" ({','.join(map(str, c.test_counts()))} words)" if lists else "")
+    evaluated = [(split, got) for split, res in _results(run) if (got := measured(res, kind)) is not None]
+    for split, got in evaluated:
+        title = f"genrm {c.task} {split}" + (f" ({test_words} words)" if lists else "")
         for metric, key, label in (
             ("accuracy", "best_of_n", f"Best-of-{got['N']}"),
             ("accuracy", "verifier_accuracy", "verifier accuracy"),
@@ -146,21 +149,21 @@ def write_card(run, kind: str) -> Path:
         eval_results=evals or None,
         license="mit" if builtin else None,
     )
-    first = measured(evaluated[0][1], kind) if evaluated else None
+    first_split, first = evaluated[0] if evaluated else ("", None)
     summary = (
         f"{name} verifier for `{c.task}` ({words}), fine-tuned from "
         f"{'the genrm built-in base' if builtin else base}; "
         + (
             f"Best-of-{first['N']} {first['best_of_n']:.3f} (pass@1 {_fmt(first['pass@1'])}), AUROC "
-            f"{_fmt(first['auroc'])} on {evaluated[0][0]}"
+            f"{_fmt(first['auroc'])} on {first_split}"
             if first
             else "not evaluated yet (`genrm evaluate RUN`)"
         )
     )
     question, solution = "the question", "a solution"
     if run.file("problems", "test.jsonl").exists() and run.file("candidates", "test.jsonl").exists():
-        question = read_jsonl(run.file("problems", "test.jsonl"))[0]["question"]
-        solution = read_jsonl(run.file("candidates", "test.jsonl"))[0]["candidates"][0]["text"]
+        question = next(iter_jsonl(run.file("problems", "test.jsonl")))["question"]
+        solution = next(iter_jsonl(run.file("candidates", "test.jsonl")))["candidates"][0]["text"]
     source = (
         f"ready rows from `{c.verifier_data_dir}`"
         if c.verifier_data_dir
@@ -168,8 +171,8 @@ def write_card(run, kind: str) -> Path:
         f"({c.n_train_samples or c.n_candidates} each), balanced 50/50 correct/incorrect within each problem"
     )
     cfg = log.get("config", {})
-    epochs = log["steps"] * cfg["batch_size"] * cfg["grad_accum"] / max(1, log["rows"]) if log.get("rows") else None
-    loss = log.get("losses", [[None, None]])[-1][1] if log.get("losses") else None
+    epochs = trained_epochs(log) if log.get("rows") else None
+    loss = log["losses"][-1][1] if log.get("losses") else None
     table = (
         "| split | problems | Best-of-N [95% CI] | verifier accuracy | AUROC | AUROC within problem | pass@1 | "
         "self-consistency | pass@N |\n|---|---|---|---|---|---|---|---|---|\n" + "\n".join(lines)

@@ -17,7 +17,6 @@ from .progress import console
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Generative verifiers (GenRM) and their baselines.")
 
 
-
 def version_text() -> str:
     """`genrm-verifiers X.Y.Z`, and in a git checkout the revision (`+dirty` with uncommitted changes)."""
     import subprocess

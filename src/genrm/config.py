@@ -37,6 +37,9 @@ def parse_counts(spec: str) -> list[int]:
     return sorted(set(out))
 
 
+# settings that change how a run or a training is carried out (checkpoints, logs), not what it computes: a run
+# folder resumes and a training checkpoint is reused whatever they are
+RUNTIME_FIELDS = ("checkpoint_steps", "checkpoint_minutes", "report_to")
 TRACKERS = ("tensorboard", "wandb", "mlflow")
 REPORT_TO_HELP = (
     "training logs for experiment trackers: none, tensorboard, wandb, mlflow (comma list); TensorBoard writes "

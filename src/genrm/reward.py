@@ -178,21 +178,26 @@ def openrlhf_pairs(
     prompts: Sequence[str] | None,
     prompt_format: str,
     clean: Callable[[str], str] = lambda s: s,
-) -> tuple[list[tuple[str, str]], str]:
+    lenient: bool = False,
+) -> tuple[list[Any], str]:
     """OpenRLHF hands over `query` = prompt + response and the `prompts`: split each query into
     (prompt, response). Without prompts the whole query is read verbatim (prompt and response run
-    together, which is what the verifier reads anyway)."""
+    together, which is what the verifier reads anyway). A query that does not contain its prompt is an
+    error, or with `lenient` a `None` in its place (the caller gives it a fallback)."""
     if prompts is None:
         return [(clean(q), "") for q in queries], "verbatim"
     if len(prompts) != len(queries):
         raise GenrmError(f"{len(queries)} queries but {len(prompts)} prompts: send one prompt per query")
-    pairs = []
+    pairs: list[Any] = []
     for i, (q, p) in enumerate(zip(queries, prompts)):
         if q.startswith(p):
             pairs.append((p, clean(q[len(p) :])))
             continue
         at = q.find(p.strip()) if p.strip() else -1  # decoding may change whitespace around the prompt
         if at < 0:
+            if lenient:
+                pairs.append(None)
+                continue
             raise GenrmError(f"query[{i}] does not contain prompts[{i}]: the query must be the prompt + the response")
         end = at + len(p.strip())
         pairs.append((q[at:end], clean(q[end:])))

@@ -6,10 +6,11 @@
                       -> {"rewards", "scores", "extra_logs"}
     GET  /health      status, method, limits, queue depth and counters (no token needed)
 
+    GET  /docs        the OpenAPI schema, browsable (/openapi.json raw)
+
 With --api-key, clients send `Authorization: Bearer <token>`; a client that cannot send headers (OpenRLHF's
 remote reward client) puts it in the URL instead, `http://host:port/get_reward?token=<token>` (the URL then
 carries the secret: it shows in that client's error logs and in access logs at --log-level info).
-    GET  /docs        the OpenAPI schema, browsable (/openapi.json raw)
 
 Requests that arrive together are scored in one model call (dynamic batching): a single worker
 thread owns the model; requests queue as jobs, and each time the worker is free it takes the

@@ -25,7 +25,7 @@ from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArgu
 from transformers.utils import logging as hf_logging
 
 from .batching import pad
-from .config import TrainConfig, trackers
+from .config import RUNTIME_FIELDS, TrainConfig, trackers
 from .device import bf16_available
 from .errors import GenrmError
 from .io import replace_dir, write_json
@@ -71,7 +71,7 @@ def _checkpoint_dir(out_dir: Path, data, cfg: TrainConfig, what: str) -> tuple[P
     Checkpoints are kept only for the same settings and data (a fingerprint file beside them); others are
     deleted, so a changed config never resumes someone else's optimiser state."""
     ckpt = out_dir.with_name(out_dir.name + ".checkpoints")
-    runtime = ("max_seconds", "checkpoint_steps", "checkpoint_minutes", "report_to")
+    runtime = (*RUNTIME_FIELDS, "max_seconds")  # a time cap changes where training stops, not what it resumes
     keys = {k: v for k, v in asdict(cfg).items() if k not in runtime}
     h = hashlib.sha1(json.dumps([what, keys, len(data)], sort_keys=True).encode())
     for i in range(0, len(data), max(1, len(data) // 64)):  # a sample of the rows is enough to tell data apart
@@ -107,9 +107,6 @@ class _Monitor(TrainerCallback):
             self.bar.update(self.tid, info=f"loss {logs['loss']:.4f}")
 
 
-_PACKAGES = {"tensorboard": "tensorboard", "wandb": "wandb", "mlflow": "mlflow"}
-
-
 def check_trackers(report_to: str) -> list[str]:
     """The trackers of `report_to`, each importable (else an error with the package to install)."""
     from transformers.integrations import is_mlflow_available, is_tensorboard_available, is_wandb_available
@@ -120,7 +117,7 @@ def check_trackers(report_to: str) -> list[str]:
     if missing:
         raise GenrmError(
             f"--report-to {report_to}: {', '.join(missing)} is not installed; `pip install "
-            f"{' '.join(_PACKAGES[t] for t in missing)}` or drop it from --report-to"
+            f"{' '.join(missing)}` or drop it from --report-to"
         )
     return names
 

@@ -36,7 +36,6 @@ def make_reward_func(
     """`reward_func(queries, prompts, labels) -> {"rewards", "scores", "extra_logs"}` (tensors)."""
     import torch
 
-    from genrm.errors import GenrmError
     from genrm.integrations import guard as guarding
     from genrm.reward import openrlhf_pairs, openrlhf_response
     from genrm.types import Result
@@ -46,19 +45,12 @@ def make_reward_func(
 
     def reward_func(queries: Sequence[str], prompts: Sequence[str] | None = None, labels: Any = None, **kwargs) -> dict:
         clean = getattr(verifier, "clean_completion", lambda s: s)
-        if prompts is not None and len(prompts) != len(queries):
-            raise GenrmError(f"{len(queries)} queries but {len(prompts)} prompts: send one prompt per query")
-        pairs: list = []
-        fmt = prompt_format
-        for i, q in enumerate(queries):  # one by one: a query that lost its prompt fails alone
-            try:
-                [pair], fmt = openrlhf_pairs([q], None if prompts is None else [prompts[i]], prompt_format, clean)
-                pairs.append(pair)
-            except GenrmError as e:
-                guarding.log.warning("openrlhf reward: query %d gets the fallback: %s", i, e)
-                pairs.append(None)
+        given = None if prompts is None else list(prompts)
+        pairs, fmt = openrlhf_pairs(list(queries), given, prompt_format, clean, lenient=True)
+        for i in (i for i, p in enumerate(pairs) if p is None):  # a query that lost its prompt fails alone
+            guarding.log.warning("openrlhf reward: query %d does not contain its prompt: it gets the fallback", i)
         keep = [p for p in pairs if p is not None]
-        results = guard.score(keep, prompt_format=fmt) if keep else []
+        results = guard.score(keep, prompt_format=fmt)
         got = iter(results if results is not None else [Result(fallback, [], [])] * len(keep))
         body = openrlhf_response([next(got) if p is not None else Result(fallback, [], []) for p in pairs])
         return {

@@ -131,10 +131,3 @@ class AsyncGRPOReward(GRPOReward):
     async def __call__(self, prompts: Sequence, completions: Sequence, **kwargs) -> list[float | None]:  # type: ignore[override]
         items, keep, fmt, n = self._items(prompts, completions, kwargs)
         return self._rewards(await self.guard.ascore(items, prompt_format=fmt), keep, n, kwargs)
-
-
-def is_async_reward(reward: Any) -> bool:
-    """Whether TRL will await `reward` (TRL 1.16's own test, `trl.trainer.utils.is_async_callable`)."""
-    from trl.trainer.utils import is_async_callable
-
-    return bool(is_async_callable(reward))

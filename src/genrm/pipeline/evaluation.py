@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..candidates import load_candidates
-from ..card import write_card
+from ..card import trained_epochs, write_card
 from ..compute import account, load_model_info
 from ..errors import GenrmError
 from ..evaluate import VERIFIER_NAMES, evaluate
@@ -164,11 +164,10 @@ def training_compute(run: Run) -> dict:
         params = load_model_info(str(run.file("models", kind))).params
         tokens = log.get("tokens") or log.get("tokens_per_second", 0) * log.get("seconds", 0)
         per_token = 6 + (2 if kind == "dpo" else 0)
-        batch = log["config"]["batch_size"] * log["config"]["grad_accum"]
         out[kind] = {
             "rows": log.get("rows"),
             "steps": log.get("steps"),
-            "epochs": round(log["steps"] * batch / max(1, log.get("rows") or 1), 2),
+            "epochs": round(trained_epochs(log), 2),
             "tokens": round(tokens),
             "flops": per_token * params * tokens if params else None,
             "seconds": log.get("seconds"),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from ..config import RunConfig
+from ..config import RUNTIME_FIELDS, RunConfig
 from ..engines import make_engine
 from ..errors import GenrmError
 from ..io import environment, read_json, write_json
@@ -18,9 +18,6 @@ from ..types import Problem
 SPLITS = ("gen_train", "gen_dev", "verifier_train", "dev", "test")
 EVAL_SPLITS = ("test", "dev")  # what a run scores and evaluates: the final test split, or dev (tuning)
 N_DEV = 128  # held-out training-distribution problems for the generator's stopping check
-
-
-RUNTIME_FIELDS = ("checkpoint_steps", "checkpoint_minutes", "report_to")
 
 
 class Run:
