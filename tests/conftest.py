@@ -1,9 +1,12 @@
 import os
+import re
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -52,10 +55,12 @@ def genrm_reward(micro_run):
     return RewardModel.load(micro_run[0].path, "genrm")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def unused_port() -> socket.socket:
+    """A loopback socket bound to a port the OS picked and not listening: connections to it are refused for
+    as long as the caller holds it (no other process can take the port meanwhile)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock
 
 
 @pytest.fixture(scope="module")
@@ -64,26 +69,56 @@ def server(tmp_path_factory):
     from genrm.testing import save_tiny_lm
 
     model_dir = save_tiny_lm(tmp_path_factory.mktemp("served") / "model")
-    port = free_port()
-    proc, url = spawn_server([str(Path(__file__).parent / "openai_server.py"), str(model_dir), str(port)], port)
+    proc, url = spawn_server([str(Path(__file__).parent / "openai_server.py"), str(model_dir), "0"])
     yield url, model_dir
     proc.terminate()
     proc.wait(10)
 
 
-def spawn_server(args: list[str], port: int, ready: str = "/v1/models"):
-    """Start `python ARGS` and wait until GET `ready` answers 200 on loopback `port`."""
+@contextmanager
+def serving(app, log_level: str = "warning"):
+    """Run an ASGI app with uvicorn in a thread on a loopback port the OS picked (real HTTP); yields its URL."""
+    import uvicorn
+
+    from genrm.serve import bind_socket, socket_url
+
+    sock = bind_socket("127.0.0.1", 0)
+    server = uvicorn.Server(uvicorn.Config(app, log_level=log_level))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:  # a server that cannot start fails the test, never hangs it
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start within 30 s"
+        time.sleep(0.02)
+    try:
+        yield socket_url(sock)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+def spawn_server(args: list[str], ready: str = "/v1/models", timeout_s: float = 120.0):
+    """Start `python ARGS` (a server told to take port 0, which prints the address it got as
+    `... at http://host:port`) and wait until GET `ready` there answers 200."""
     log = tempfile.TemporaryFile()  # not a pipe: a chatty server must never block on a full one
     proc = subprocess.Popen([sys.executable, *args], stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            if httpx.get(f"{url}{ready}", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.TransportError:
-            time.sleep(0.1)
+    deadline = time.monotonic() + timeout_s
+    url = None
+    while time.monotonic() < deadline:
         if proc.poll() is not None:
             log.seek(0)
-            raise RuntimeError(log.read().decode(errors="replace"))
+            raise RuntimeError(f"{' '.join(args)} exited with {proc.returncode}:\n" + log.read().decode("replace"))
+        if url is None:
+            log.seek(0)
+            found = re.search(r" at (http://[^\s]+:\d+)", log.read().decode("utf-8", "replace"))
+            url = found and found.group(1)
+        else:
+            try:
+                if httpx.get(f"{url}{ready}", timeout=1).status_code == 200:
+                    return proc, url
+            except httpx.TransportError:
+                pass
+        time.sleep(0.1)
     proc.terminate()
-    raise RuntimeError(f"{' '.join(args)} did not answer on {url}{ready} within a minute")
+    raise RuntimeError(f"{' '.join(args)} did not answer on {url or 'its port'}{ready} within {timeout_s:g} s")

@@ -68,5 +68,9 @@ def make_app(model_dir: str) -> FastAPI:
     return app
 
 
-if __name__ == "__main__":
-    uvicorn.run(make_app(sys.argv[1]), host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
+if __name__ == "__main__":  # python openai_server.py MODEL_DIR [PORT]: port 0 or none picks a free one
+    from genrm.serve import bind_socket, socket_url
+
+    sock = bind_socket("127.0.0.1", int(sys.argv[2]) if len(sys.argv) > 2 else 0)
+    print(f"serving at {socket_url(sock)}", flush=True)
+    uvicorn.Server(uvicorn.Config(make_app(sys.argv[1]), log_level="warning")).run(sockets=[sock])

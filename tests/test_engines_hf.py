@@ -1,10 +1,9 @@
 """Engines over "any Hugging Face LM" (tiny Llama and Qwen2 folders built here) and over HTTP."""
 
-import time
 
 import pytest
 
-from conftest import free_port
+from conftest import unused_port
 from genrm.engines import TransformersEngine, make_engine
 from genrm.engines.openai import OpenAIEngine
 from genrm.errors import GenrmError
@@ -74,11 +73,9 @@ def test_openai_engine_against_a_real_server(server):
     assert all(a == 0 or abs(a - b) < 1e-4 for r, m in zip(short, mine) for a, b in zip(r, m))
 
 
-def test_server_that_does_not_answer_fails_fast():
-    t = time.time()
-    with pytest.raises(GenrmError, match="no answer"):
-        OpenAIEngine(f"http://127.0.0.1:{free_port()}", model="x", retries=0).generate(["hi"])
-    assert time.time() - t < 10
+def test_server_that_does_not_answer_is_named_without_retrying():
+    with unused_port() as sock, pytest.raises(GenrmError, match="no answer"):
+        OpenAIEngine(f"http://127.0.0.1:{sock.getsockname()[1]}", model="x", retries=0).generate(["hi"])
 
 
 def test_server_errors_are_named(server):

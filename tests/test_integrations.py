@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import free_port, spawn_server
+from conftest import spawn_server
 from genrm.errors import GenrmError
 from genrm.integrations import env_reward_model
 from genrm.integrations.trl import GRPOReward
@@ -104,9 +104,8 @@ def test_hooks_without_a_verifier_say_how_to_set_one(monkeypatch):
 
 def test_remote_verifier_behind_genrm_serve(micro_run, genrm_reward, items, monkeypatch):
     """The same hooks against `genrm serve`: big batches split to the server's limit, token from env."""
-    port = free_port()
-    args = ["-m", "genrm", "serve", str(micro_run[0].path), "--port", str(port), "--max-items", "5"]
-    proc, url = spawn_server([*args, "--api-key", "tok"], port, ready="/health")
+    args = ["-m", "genrm", "serve", str(micro_run[0].path), "--port", "0", "--max-items", "5"]
+    proc, url = spawn_server([*args, "--api-key", "tok"], ready="/health")
     try:
         monkeypatch.setenv("GENRM_SERVE_API_KEY", "tok")
         reward = GRPOReward(url)

@@ -13,15 +13,13 @@ versions of Transformers and pull CUDA builds); GENRM_REQUIRE_RL=1 there turns a
 
 import asyncio
 import os
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from conftest import free_port, spawn_server
+from conftest import serving, spawn_server
 from genrm.integrations import env_reward_model
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -161,45 +159,31 @@ def test_verl_hosting_the_verifier_behind_its_reward_router(micro_run, genrm_rew
     server (tests/openai_server.py) of the micro run's trained GenRM; the expected scores are the same
     verifier's p(Yes) in process."""
     need("verl", VERL_VERSION)
-    import uvicorn
     from verl.experimental.reward_loop.router.naive_router import NaiveRouter
 
     import genrm.integrations.verl as hook
 
     run, _ = micro_run
     items = run_items[:6]
-    port = free_port()
     server = Path(__file__).parent / "openai_server.py"
-    proc, url = spawn_server([str(server), str(run.file("models", "genrm")), str(port)], port)
-    router_port = free_port()
-    router = uvicorn.Server(
-        uvicorn.Config(NaiveRouter([url]).app, host="127.0.0.1", port=router_port, log_level="error")
-    )
-    thread = threading.Thread(target=router.run, daemon=True)
-    thread.start()
+    proc, url = spawn_server([str(server), str(run.file("models", "genrm")), "0"])
+    monkeypatch.delenv("GENRM_VERIFIER", raising=False)  # verl hosts the verifier: the router is used
+    monkeypatch.setenv("GENRM_TASK", "last_letter")
+    monkeypatch.setenv("GENRM_METHOD", "genrm")
+    expected = [r.score for r in genrm_reward.score(items)]
+
+    async def rewards(address):  # as verl passes it: host:port
+        calls = [
+            hook.compute_score_async("d", s, None, {"question": q}, reward_router_address=address) for q, s in items
+        ]
+        return await asyncio.gather(*calls)
+
     try:
-        for _ in range(100):
-            if router.started:
-                break
-            time.sleep(0.05)
-        monkeypatch.delenv("GENRM_VERIFIER", raising=False)  # verl hosts the verifier: the router is used
-        monkeypatch.setenv("GENRM_TASK", "last_letter")
-        monkeypatch.setenv("GENRM_METHOD", "genrm")
-        expected = [r.score for r in genrm_reward.score(items)]
-
-        async def rewards():
-            address = f"127.0.0.1:{router_port}"  # as verl passes it: host:port
-            calls = [
-                hook.compute_score_async("d", s, None, {"question": q}, reward_router_address=address) for q, s in items
-            ]
-            return await asyncio.gather(*calls)
-
-        out = asyncio.run(rewards())
+        with serving(NaiveRouter([url]).app, log_level="error") as router_url:
+            out = asyncio.run(rewards(router_url.removeprefix("http://")))
         assert [o["genrm_fallback"] for o in out] == [0.0] * len(items)
         assert [o["score"] for o in out] == pytest.approx(expected, abs=1e-4)
     finally:
-        router.should_exit = True
-        thread.join(10)
         proc.terminate()
         proc.wait(10)
         hook._rewards.clear()
@@ -212,9 +196,8 @@ def test_openrlhf_client_posts_to_genrm_serve_with_a_url_token(micro_run, genrm_
 
     run, _ = micro_run
     items = run_items[:6]
-    port = free_port()
-    args = ["-m", "genrm", "serve", str(run.path), "--method", "genrm", "--port", str(port), "--api-key", "s3cret"]
-    proc, url = spawn_server(args, port, ready="/health")
+    args = ["-m", "genrm", "serve", str(run.path), "--method", "genrm", "--port", "0", "--api-key", "s3cret"]
+    proc, url = spawn_server(args, ready="/health")
     try:
         prompts = [run.task.prompt_template.format(question=q) for q, _ in items]
         queries = [p + s for p, (_, s) in zip(prompts, items)]

@@ -3,16 +3,14 @@
 import os
 import subprocess
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 
 import httpx
 import pytest
-import uvicorn
 
-from conftest import free_port, spawn_server
+from by_hand import direct_p_yes
+from conftest import serving, spawn_server
 from genrm.reward import RewardModel
 from genrm.serve import ServeLimits, create_app
 
@@ -30,31 +28,12 @@ UNICODE = [
 @pytest.fixture(scope="module")
 def cli_server(micro_run):
     """`python -m genrm serve RUN --method genrm` with a token and small limits, in its own process."""
-    port = free_port()
-    args = ["-m", "genrm", "serve", str(micro_run[0].path), "--method", "genrm", "--port", str(port)]
+    args = ["-m", "genrm", "serve", str(micro_run[0].path), "--method", "genrm", "--port", "0"]
     args += ["--api-key", TOKEN, "--max-items", "16", "--max-chars", "2000", "--max-body-bytes", "100000"]
-    proc, url = spawn_server(args, port, ready="/health")
+    proc, url = spawn_server(args, ready="/health")
     yield url
     proc.terminate()
     proc.wait(10)
-
-
-@contextmanager
-def serving(app):
-    """Run an app with uvicorn on a loopback port in a thread (real HTTP), for app-level settings."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not server.started:  # a server that cannot start fails the test, never hangs it
-        assert time.time() < deadline and thread.is_alive(), "uvicorn did not start within 30 s"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 def post_items(url, items, **extra):
@@ -274,25 +253,6 @@ def test_batcher_isolates_a_failing_request():
     assert calls == [4, 2, 1, 1] and stats["errors"] == 1 and stats["batches"] == 2
 
 
-def hand_p_yes(model_dir, items, word=" Yes") -> list[float]:
-    """p(" Yes") (or another `word`) of the next token, computed here from the model's logits with plain
-    Transformers and the paper's prompt written out by hand (not genrm's format or engine code)."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    tok = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
-    (yes,) = tok(word, add_special_tokens=False).input_ids
-    out = []
-    for q, s in items:
-        text = f"Q: last letters of {q}\nA:{s}\nVerification: Is the answer correct (Yes/No)?"
-        ids = tok(text, return_tensors="pt").input_ids  # with BOS, as the verifier was trained
-        with torch.no_grad():
-            logits = model(ids).logits[0, -1].float()
-        out.append(torch.softmax(logits, -1)[yes].item())
-    return out
-
-
 def test_served_and_hook_rewards_equal_p_yes_from_the_logits(cli_server, micro_run, run_items):
     """The reward a client gets is p(Yes) of the trained GenRM, worked out independently: a swapped Yes/No,
     a wrong prompt or a mixed-up item order in the server or the hooks shows here."""
@@ -302,12 +262,12 @@ def test_served_and_hook_rewards_equal_p_yes_from_the_logits(cli_server, micro_r
 
     run, _ = micro_run
     items = run_items[:8]
-    expected = hand_p_yes(run.file("models", "genrm"), items)
+    expected = direct_p_yes(run.file("models", "genrm"), items)
     # the micro GenRM is barely trained (p(Yes) ~ 2e-3): compare relatively, within the rounding of the bf16
     # autocast genrm scores with on CPU (about 1%), and make sure the mistakes this test is for would show
     # (p(No) is not p(Yes); the items do not all get one score)
     approx = lambda xs: pytest.approx(xs, rel=2e-2)  # noqa: E731
-    assert hand_p_yes(run.file("models", "genrm"), items, " No") != approx(expected)
+    assert direct_p_yes(run.file("models", "genrm"), items, " No") != approx(expected)
     assert max(expected) / min(expected) > 1.05
     r = post_items(cli_server, items)
     assert r.json()["scores"] == approx(expected)

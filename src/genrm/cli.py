@@ -341,7 +341,7 @@ def serve(
     task: Optional[str] = typer.Option(None, help="prompt format of a model outside a run (default: gsm8k)"),
     data: Optional[str] = typer.Option(None, help="data of that task, if it needs one (jsonl)"),
     host: str = typer.Option("127.0.0.1", help="address to bind; beyond loopback an --api-key is required"),
-    port: int = typer.Option(8000, help="port"),
+    port: int = typer.Option(8000, help="port (0: any free port; the address is printed)"),
     api_key: Optional[str] = typer.Option(
         None, envvar="GENRM_SERVE_API_KEY", help="bearer token clients must send (env GENRM_SERVE_API_KEY)"
     ),
@@ -355,10 +355,11 @@ def serve(
 ):
     """Serve a trained verifier over HTTP: POST /score, POST /get_reward (OpenRLHF), GET /health, /docs."""
     from .reward import RewardModel
-    from .serve import check_bind
+    from .serve import bind_socket, check_bind, socket_url
     from .serve import serve as run_server
 
-    check_bind(host, api_key)  # before minutes of model loading
+    check_bind(host, api_key)  # before minutes of model loading, and the port too
+    sock = bind_socket(host, port)
     limits = ServeLimits(**(overrides or {}))
     console.print(f"loading {source} ...")
     model = RewardModel.load(
@@ -378,12 +379,14 @@ def serve(
     summary = card_summary(folder)
     if summary:
         console.print(f"model card: {summary}", markup=False, highlight=False, soft_wrap=True)
-    shown = f"[{host}]" if ":" in host else host
     console.print(
-        f"serving {model.name} ({model.method}) at http://{shown}:{port}  (API docs: /docs; "
-        f"{'bearer token required' if api_key else 'no token'}; Ctrl-C stops)"
+        f"serving {model.name} ({model.method}) at {socket_url(sock)}  (API docs: /docs; "
+        f"{'bearer token required' if api_key else 'no token'}; Ctrl-C stops)",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
     )
-    run_server(model, host=host, port=port, limits=limits, api_key=api_key, log_level=log_level)
+    run_server(model, host=host, limits=limits, api_key=api_key, log_level=log_level, sock=sock)
 
 
 @app.command()

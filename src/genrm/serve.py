@@ -23,6 +23,7 @@ import asyncio
 import ipaddress
 import json
 import secrets
+import socket
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -388,6 +389,29 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": detail})
 
 
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to `host`:`port` (0: a free port the OS picks; read it from `getsockname()`), for
+    `serve(sock=...)`. Binding first, before the model loads, makes a port in use an error at once."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host.strip("[]"), port))
+    except OSError as e:
+        sock.close()
+        raise GenrmError(
+            f"cannot listen on {host}:{port}: {e.strerror or e}: choose another --port (--port 0 takes a free one "
+            "and prints it) or --host"
+        ) from e
+    sock.set_inheritable(True)
+    return sock
+
+
+def socket_url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if sock.family == socket.AF_INET6 else f"http://{host}:{port}"
+
+
 def serve(
     reward_model,
     host: str = "127.0.0.1",
@@ -395,10 +419,14 @@ def serve(
     limits: ServeLimits | None = None,
     api_key: str | None = None,
     log_level: str = "warning",
+    sock: socket.socket | None = None,
 ) -> None:
-    """Run the server until interrupted. Binding beyond loopback needs an API token."""
+    """Run the server until interrupted, on `sock` (from `bind_socket`) or else on `host`:`port`. Binding
+    beyond loopback needs an API token."""
     import uvicorn
 
     check_bind(host, api_key)
     app = create_app(reward_model, limits, api_key)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=10)
+    sock = sock or bind_socket(host, port)
+    config = uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=10)
+    uvicorn.Server(config).run(sockets=[sock])

@@ -8,8 +8,10 @@ p(" Yes"). Here, per batch of candidates:
 2. the cache is repeated K times along the batch (`B*K` rows) and `generate` samples from it;
 3. the decision line (e.g. "\\nVerification: Is the answer correct (Yes/No)?") is fed through the
    cache that generation left behind, masking what each row generated after its own stop, and
-   p(choice) is read from the logits at its last token. Nothing before the decision line is
-   computed twice.
+   p(choice) is read from the logits at its last token. The rationale counts as its text: where the
+   sampled tokens are not the tokeniser's own encoding of that text, the cache is kept only up to
+   where they agree and the rest is fed again (so p(Yes) is the value a client computes from the
+   returned rationale). Nothing else is computed twice.
 
 Given the same random stream the texts and probabilities equal the naive path's (tested).
 """
@@ -101,21 +103,27 @@ def sample_and_decide(
                 )
             new = gen.sequences[:, width:]  # (B*K, S)
             cache, steps = getattr(gen, "cache", None) or gen.past_key_values, new.shape[1]
-            # 3. per row: keep its generated tokens up to its stop (an EOS itself is not context), then
-            #    feed what the cache lacks: the last kept token if generation never fed it, and the decision
-            feeds, kept_lens, rows = [], [], []
-            for toks in new.tolist():
+            # 3. per row: p(Yes) is read after the rationale *text* tokenised as a whole, as the naive path, a
+            #    client and a verifier trained on text all see it (a sampled token sequence need not be the
+            #    tokeniser's own: "getgear" sampled as get+gear). The cache keeps the generated tokens that
+            #    agree with that tokenisation; the rest of the rationale, the decision line and the choice prefix
+            #    are fed on top. A row whose text merges with the prompt's last token is read afresh (`redo`).
+            feeds, kept_lens, rows, redo = [], [], [], []
+            for r, toks in enumerate(new.tolist()):
                 m = _generated_length(toks, ends, tok, stop_strings)
-                keep = m - 1 if toks[m - 1] == eos else m
                 rationale = cut_at_stop(tok.decode(toks[:m], skip_special_tokens=True), stop)
-                context = tok.decode(toks[:keep], skip_special_tokens=True)
-                wanted = decision(rationale)
-                while keep and not wanted.startswith(context):  # a stop string ended mid-token: back off
-                    keep -= 1
-                    context = tok.decode(toks[:keep], skip_special_tokens=True)
-                tail = tok(wanted[len(context) :], add_special_tokens=False).input_ids if wanted[len(context) :] else []
-                in_cache = min(keep, steps - 1)
-                feeds.append(toks[in_cache:keep] + tail + prefix_ids)
+                prompt_ids = ids[batch[r // k]]
+                full = engine.encode([prompts[batch[r // k]]], [decision(rationale)])[0]
+                cont = full[len(prompt_ids) :]
+                common = 0
+                if full[: len(prompt_ids)] == prompt_ids:
+                    while common < min(m, len(cont)) and toks[common] == cont[common]:
+                        common += 1
+                else:
+                    redo.append(r)
+                    cont = []
+                in_cache = min(common, steps - 1)
+                feeds.append(cont[in_cache:] + prefix_ids or [tok.pad_token_id])
                 kept_lens.append(in_cache)
                 rows.append(rationale)
             width_feed = max(len(f) for f in feeds)
@@ -141,6 +149,12 @@ def sample_and_decide(
             last = feed_mask.sum(1) - 1
             h = hidden[torch.arange(len(feeds), device=hidden.device), last]  # (B*K, C)
             p = model.get_output_embeddings()(h).float().softmax(-1)[:, targets].tolist()
+            if redo:
+                again = engine.choice_probs(
+                    [prompts[batch[r // k]] for r in redo], choices, prefixes=[decision(rows[r]) for r in redo]
+                )
+                for r, row in zip(redo, again):
+                    p[r] = row
             for j, i in enumerate(batch):
                 texts[i] = rows[j * k : (j + 1) * k]
                 probs[i] = p[j * k : (j + 1) * k]
