@@ -21,19 +21,45 @@ def _load(model_dir: str):
     return AutoTokenizer.from_pretrained(model_dir), AutoModelForCausalLM.from_pretrained(model_dir).eval()
 
 
-def next_word_prob(model_dir, texts: list[str], word: str = " Yes") -> list[float]:
-    """softmax(logits)[word] at the end of each text (tokenised with BOS, as the verifier was trained)."""
+def next_token_probs(model_dir, text: str):
+    """softmax(logits) of the token after `text` (tokenised with BOS, as the verifier was trained): (V,)."""
     import torch
 
     tok, model = _load(str(model_dir))
-    (wid,) = tok(word, add_special_tokens=False).input_ids
-    out = []
-    for text in texts:
-        ids = tok(text, return_tensors="pt").input_ids
-        with torch.no_grad():
-            logits = model(ids).logits[0, -1].float()
-        out.append(torch.softmax(logits, -1)[wid].item())
-    return out
+    with torch.no_grad():
+        return torch.softmax(model(tok(text, return_tensors="pt").input_ids).logits[0, -1].float(), -1)
+
+
+def word_id(model_dir, word: str) -> int:
+    (wid,) = _load(str(model_dir))[0](word, add_special_tokens=False).input_ids
+    return wid
+
+
+def decision_distribution(model, tok, text: str, choices=(" Yes", " No"), add_special_tokens: bool = True):
+    """softmax(logits) (V,) at the first token where the choices' tokenisations differ, after `text` and the
+    tokens they share (" Yes"/" No" in a char tokenizer: " " shared, then Y or N); and each choice's token id."""
+    import torch
+
+    toks = [tok(c, add_special_tokens=False).input_ids for c in choices]
+    k = 0
+    while all(len(t) > k for t in toks) and len({t[k] for t in toks}) == 1:
+        k += 1
+    ids = tok(text, add_special_tokens=add_special_tokens).input_ids + toks[0][:k]
+    with torch.no_grad():
+        probs = torch.softmax(model(torch.tensor([ids])).logits[0, -1].float(), -1)
+    return probs, [t[k] for t in toks]
+
+
+def choice_probs(model, tok, text: str, choices=(" Yes", " No"), add_special_tokens: bool = True) -> list[float]:
+    """p(choice) from `decision_distribution`."""
+    probs, ids = decision_distribution(model, tok, text, choices, add_special_tokens)
+    return [probs[i].item() for i in ids]
+
+
+def next_word_prob(model_dir, texts: list[str], word: str = " Yes") -> list[float]:
+    """p(word) as the next token after each text."""
+    wid = word_id(model_dir, word)
+    return [next_token_probs(model_dir, text)[wid].item() for text in texts]
 
 
 def direct_p_yes(model_dir, items, word: str = " Yes") -> list[float]:

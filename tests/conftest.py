@@ -12,8 +12,15 @@ from pathlib import Path
 import httpx
 import pytest
 import torch
+from hypothesis import settings
 
 os.environ.setdefault("GENRM_QUIET", "1")
+pytest_plugins = ["skipcheck", "pytester"]  # GENRM_CHECK_SKIPS=1: a skip not in tests/expected_skips.txt fails the run
+
+# CI (GENRM_CI=1) runs Hypothesis derandomised: the same examples every run, so a failure reproduces
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("GENRM_CI") == "1":
+    settings.load_profile("ci")
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
 

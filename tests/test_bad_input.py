@@ -36,6 +36,9 @@ BAD = [
     ("list question", b'{"question": ["a", "b"], "answer": "1"}\n', "data.jsonl:41: field 'question' is list"),
     ("empty question", b'{"question": "  ", "answer": "1"}\n', "data.jsonl:41: empty question"),
     ("object answer", b'{"question": "x", "answer": {"v": 1}}\n', "data.jsonl:41: field 'answer' is dict"),
+    ("null answer", b'{"question": "x", "answer": null}\n', "data.jsonl:41: field 'answer' is null"),
+    ("list answer", b'{"question": "x", "answer": [1, 2]}\n', "data.jsonl:41: field 'answer' is list"),
+    ("object question", b'{"question": {"text": "x"}, "answer": "1"}\n', "data.jsonl:41: field 'question' is dict"),
     ("boolean answer", b'{"question": "x", "answer": true}\n', "data.jsonl:41: field 'answer' is bool"),
     ("list id", b'{"id": [1], "question": "x", "answer": "1"}\n', "data.jsonl:41: field 'id' is list"),
     ("duplicate id", b'{"id": "g3", "question": "x", "answer": "1"}\n',
@@ -108,3 +111,38 @@ def test_run_files_are_typed(tmp_path):
         key = "problem_id" if model is CandidatesRow else None
         with pytest.raises(GenrmError, match=message):
             read_rows(_rows_file(tmp_path, rows), model, key=key)
+
+
+def test_a_line_over_64_mib_is_refused_by_file_and_line(tmp_path):
+    """The documented limit on one JSONL row (io.MAX_LINE_BYTES): a longer line is an error naming its place,
+    and never parsed; a line just under it is read."""
+    from genrm.io import MAX_LINE_BYTES
+
+    assert MAX_LINE_BYTES == 64 * 1024 * 1024
+    head = b'{"id": "big", "question": "x", "answer": "1", "pad": "'
+    under = head + b"a" * (MAX_LINE_BYTES - len(head) - 2) + b'"}'  # exactly the limit (the newline not counted)
+    assert len(under) == MAX_LINE_BYTES
+    assert [p.id for p in _load(_file(tmp_path, under + b"\n"))][-1] == "big"
+    over = head + b"a" * (MAX_LINE_BYTES - len(head) - 1) + b'"}\n'
+    with pytest.raises(GenrmError, match=r"data.jsonl:41: line of 67,108,865 bytes is over the 67,108,864-byte"):
+        _load(_file(tmp_path, over))
+
+
+def test_the_cli_exits_2_with_the_message_and_no_traceback(tmp_path):
+    """Bad input to the real `genrm` process: exit code 2, the error and its fix on stderr, no Python traceback."""
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"question": "x"}\n')
+    cases = [
+        (["quickstart", "--preset", "huge"], "unknown preset 'huge'"),
+        (["quickstart", "--out", str(tmp_path / "run"), "--task", "jsonl", "--data", str(bad), "--methods", "orm"],
+         "bad.jsonl:1: missing field"),
+        (["serve", str(tmp_path / "nowhere"), "--port", "0"], "nowhere"),
+    ]
+    for args, message in cases:
+        r = subprocess.run([sys.executable, "-m", "genrm", *args], capture_output=True, text=True, timeout=300)
+        assert r.returncode == 2, (args, r.returncode, r.stderr[-2000:])
+        assert message in " ".join(r.stderr.split()), (args, r.stderr[-2000:])
+        assert "Traceback" not in r.stdout + r.stderr, args

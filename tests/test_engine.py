@@ -1,5 +1,6 @@
 import pytest
 
+import by_hand
 from genrm.engines import TransformersEngine
 from genrm.errors import GenrmError
 from genrm.model import build_tiny_model, char_tokenizer, load_model
@@ -19,8 +20,10 @@ def test_generate_and_choice_probs(nano):
     outs = engine.generate(["Q: a\nA:", "Q: longer prompt\nA:"], n=4, max_new_tokens=8, temperature=1.0, seed=1)
     assert [len(o) for o in outs] == [4, 4]
     assert outs == engine.generate(["Q: a\nA:", "Q: longer prompt\nA:"], n=4, max_new_tokens=8, temperature=1.0, seed=1)
-    probs = engine.choice_probs(["x", "a longer prompt"], (" Yes", " No"))
-    assert all(len(p) == 2 and 0 < sum(p) <= 1 for p in probs)
+    prompts = ["x", "a longer prompt"]
+    probs = engine.choice_probs(prompts, (" Yes", " No"))
+    # by hand: softmax of the logits after the prompt and the shared " ", read at Y and N (bf16 autocast: 2%)
+    assert [list(p) for p in probs] == [pytest.approx(by_hand.choice_probs(model, tok, p), rel=2e-2) for p in prompts]
     prefix, targets = engine.decision_ids((" Yes", " No"))
     assert len(prefix) == 1 and targets == [tok.convert_tokens_to_ids("Y"), tok.convert_tokens_to_ids("N")]
 

@@ -3,6 +3,7 @@
 
 import pytest
 
+import by_hand
 from conftest import unused_port
 from genrm.engines import TransformersEngine, make_engine
 from genrm.engines.openai import OpenAIEngine
@@ -25,7 +26,12 @@ def test_any_lm_generate_with_stop_and_chat(lm_dir):
     assert [len(o) for o in outs] == [3, 3]
     assert all("7" not in t and "\n" not in t for o in outs for t in o)
     probs = engine.choice_probs(["Is it right?"], (" Yes", " No"), prefixes=["Verification: Is the answer correct?"])
-    assert 0 < sum(probs[0]) <= 1
+    # by hand: the tokenizer's own chat template, the prefix after the assistant's turn, no extra BOS
+    chat = [{"role": "user", "content": "Is it right?"}]
+    text = engine.tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
+    want = by_hand.choice_probs(engine.model, engine.tokenizer, text + "Verification: Is the answer correct?",
+                                add_special_tokens=False)
+    assert probs[0] == pytest.approx(want, rel=2e-2)
 
 
 def test_chat_template_always_without_one_fails(tmp_path):
@@ -64,13 +70,16 @@ def test_openai_engine_against_a_real_server(server):
     local = TransformersEngine(*load_model(model_dir))
     greedy = engine.generate(prompts, n=1, max_new_tokens=10, temperature=0.0)
     assert greedy == local.generate(prompts, n=1, max_new_tokens=10, temperature=0.0)
-    # with every token in the server's top-k, p(Yes), p(No) equal the in-process engine's
-    full = OpenAIEngine(url, top_logprobs=len(local.tokenizer)).choice_probs(prompts, (" Yes", " No"))
-    mine = local.choice_probs(prompts, (" Yes", " No"))
-    assert all(abs(a - b) < 1e-4 for r, m in zip(full, mine) for a, b in zip(r, m))
-    # with a short top-k a choice outside it counts as 0, never as something else
+    # with every token in the server's top-k, p(Yes), p(No) equal the softmax of the model's logits by hand
+    model, tok = local.model, local.tokenizer
+    want = [by_hand.choice_probs(model, tok, p) for p in prompts]
+    full = OpenAIEngine(url, top_logprobs=len(tok)).choice_probs(prompts, (" Yes", " No"))
+    assert [list(r) for r in full] == [pytest.approx(w, rel=1e-3) for w in want]
+    # with a short top-k a choice inside it reads its probability and one outside reads 0, never something else
     short = OpenAIEngine(url, top_logprobs=2).choice_probs(prompts, (" Yes", " No"))
-    assert all(a == 0 or abs(a - b) < 1e-4 for r, m in zip(short, mine) for a, b in zip(r, m))
+    for p, row, w in zip(prompts, short, want):
+        second = by_hand.decision_distribution(model, tok, p)[0].topk(2).values[-1].item()
+        assert list(row) == [pytest.approx(b, rel=1e-3) if b >= second else 0.0 for b in w]
 
 
 def test_server_that_does_not_answer_is_named_without_retrying():
@@ -91,3 +100,4 @@ def test_vllm_spec_without_vllm_names_the_extra():
         pytest.skip("vllm is installed")
     with pytest.raises(GenrmError, match=r"genrm-verifiers\[vllm\]\): pip install vllm"):
         make_engine("vllm:some/model")
+

@@ -11,6 +11,9 @@ from genrm.reward import RewardModel
 from genrm.serve import create_app
 
 approx = lambda xs: pytest.approx(xs, rel=2e-2)  # noqa: E731  # genrm scores under bf16 autocast on CPU
+# after a sampled rationale the decision is read ~100 tokens deeper, where bf16 rounding adds up (measured: up
+# to 2.2% on one vote in 20): wider, and the votes must differ by more than that for a `min` to show
+cot_approx = lambda xs: pytest.approx(xs, rel=4e-2)  # noqa: E731
 
 
 class Spy:
@@ -42,7 +45,7 @@ def cot(micro_run):
 
 def spread(votes: list[list[float]]) -> float:
     """The largest relative gap between an item's mean vote and its lowest: a `min` in place of the mean
-    must show at the test's tolerance (2%)."""
+    must show at the test's tolerance (4%)."""
     return max((mean(v) - min(v)) / mean(v) for v in votes)
 
 
@@ -54,9 +57,9 @@ def test_served_cot_score_is_the_mean_of_p_yes_after_each_returned_rationale(mic
         body = {"items": [{"question": q, "solution": s} for q, s in items], "return_votes": True}
         out = httpx.post(f"{url}/score", json=body, timeout=120).json()
     hand = cot_votes(run.file("models", "genrm_cot"), items, out["rationales"])
-    assert spread(hand) > 0.05
-    assert [v for vs in out["votes"] for v in vs] == approx([v for vs in hand for v in vs])
-    assert out["scores"] == approx([mean(v) for v in hand])
+    assert spread(hand) > 0.08
+    assert [v for vs in out["votes"] for v in vs] == cot_approx([v for vs in hand for v in vs])
+    assert out["scores"] == cot_approx([mean(v) for v in hand])
 
 
 def test_cot_hooks_reward_the_mean_of_p_yes_after_each_rationale(micro_run, run_items, cot):
@@ -76,27 +79,27 @@ def test_cot_hooks_reward_the_mean_of_p_yes_after_each_rationale(micro_run, run_
 
     def expected():
         votes = cot_votes(model_dir, items, spy.rationales(items))
-        assert spread(votes) > 0.05
+        assert spread(votes) > 0.08
         return votes, [mean(v) for v in votes]
 
     spy.seen.clear()
     trl = GRPOReward(reward_model)(prompts, completions)
     votes, want = expected()
-    assert trl == approx(want)
+    assert trl == cot_approx(want)
 
     spy.seen.clear()
     verl = VerlReward(reward_model)
     got = [verl.compute_score("d", s, None, {"question": q}) for q, s in items]
     votes, want = expected()
-    assert [g["score"] for g in got] == approx(want)
-    assert [g["genrm_vote_min"] for g in got] == approx([min(v) for v in votes])
-    assert [g["genrm_vote_max"] for g in got] == approx([max(v) for v in votes])
+    assert [g["score"] for g in got] == cot_approx(want)
+    assert [g["genrm_vote_min"] for g in got] == cot_approx([min(v) for v in votes])
+    assert [g["genrm_vote_max"] for g in got] == cot_approx([max(v) for v in votes])
 
     spy.seen.clear()
     out = make_reward_func(reward_model)([p + s for p, s in zip(prompts, completions)], prompts, None)
     votes, want = expected()
-    assert out["rewards"].tolist() == approx(want)
-    assert out["extra_logs"]["genrm_vote_min"].tolist() == approx([min(v) for v in votes])
+    assert out["rewards"].tolist() == cot_approx(want)
+    assert out["extra_logs"]["genrm_vote_min"].tolist() == cot_approx([min(v) for v in votes])
 
 
 def test_identical_items_are_scored_once_and_each_gets_its_own_value(micro_run, run_items):
@@ -107,10 +110,16 @@ def test_identical_items_are_scored_once_and_each_gets_its_own_value(micro_run, 
     run, _ = micro_run
     reward_model = RewardModel.load(run.path, "genrm")
     spy = Spy(reward_model)
-    a, b, c = run_items[0], run_items[1], run_items[2]
+    # three items whose values are apart by more than the tolerance, so a mix-up shows
+    values = dict(zip(run_items, direct_p_yes(run.file("models", "genrm"), run_items)))
+    chosen: list = []
+    for it in sorted(values, key=values.get):
+        if not chosen or values[it] > 1.06 * values[chosen[-1]]:
+            chosen.append(it)
+    assert len(chosen) >= 3, sorted(values.values())
+    a, b, c = chosen[0], chosen[len(chosen) // 2], chosen[-1]
     items = [a, b, a, c, b, a, a]
-    hand = direct_p_yes(run.file("models", "genrm"), items)
-    assert len({round(x, 6) for x in hand}) == 3  # three distinct values to mix up
+    hand = [values[it] for it in items]
     with serving(create_app(reward_model)) as url:
         body = {"items": [{"question": q, "solution": s} for q, s in items]}
         assert httpx.post(f"{url}/score", json=body, timeout=60).json()["scores"] == approx(hand)

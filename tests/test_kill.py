@@ -1,5 +1,8 @@
-"""A real `genrm` process killed with SIGKILL (during pretraining, sampling, verifier training and scoring), then
-run again, ends with the artefacts of a run that was never interrupted."""
+"""A real `genrm` process killed with SIGKILL in each of five stages (pretraining, sampling, ORM and GenRM-CoT
+training, GenRM-CoT scoring), then run again, ends with the artefacts and results of a run that was never
+interrupted. 96 test problems: sampling writes 64 and scoring 32 at a time, so a kill falls between two chunks
+or while one is being written. Trainings checkpoint by time only here (the default way; every 0.06 s), so a
+kill resumes from a time-based checkpoint."""
 
 import json
 import os
@@ -13,7 +16,7 @@ import pytest
 
 ARGS = [
     "--preset", "micro", "--methods", "orm,genrm_cot", "--ver-steps", "24", "--gen-steps", "120",
-    "--checkpoint-steps", "4", "--checkpoint-minutes", "0",
+    "--n-test", "96", "--checkpoint-steps", "0", "--checkpoint-minutes", "0.001",
 ]
 
 
@@ -29,13 +32,13 @@ def _lines(path: Path) -> int:
     return path.read_bytes().count(b"\n") if path.exists() else 0
 
 
-# (what the kill interrupts, a condition on the run folder that says it is under way)
+# (what the kill interrupts, the stage's done-marker, a condition on the run folder that says it is under way)
 KILLS = [
-    ("pretraining", lambda r: any(r.glob("models/pretrained/base.checkpoints/checkpoint-*"))),
-    ("sampling", lambda r: _lines(r / "samples" / "test.jsonl") >= 1),
-    ("ORM training", lambda r: any(r.glob("models/orm.checkpoints/checkpoint-*"))),
-    ("GenRM-CoT training", lambda r: any(r.glob("models/genrm_cot.checkpoints/checkpoint-*"))),
-    ("GenRM-CoT scoring", lambda r: _lines(r / "scores" / "genrm_cot.jsonl") >= 1),
+    ("pretraining", "generator", lambda r: any(r.glob("models/pretrained/base.checkpoints/checkpoint-*"))),
+    ("sampling", "sample_test", lambda r: _lines(r / "samples" / "test.jsonl") >= 1),
+    ("ORM training", "train_orm", lambda r: any(r.glob("models/orm.checkpoints/checkpoint-*"))),
+    ("GenRM-CoT training", "train_genrm_cot", lambda r: any(r.glob("models/genrm_cot.checkpoints/checkpoint-*"))),
+    ("GenRM-CoT scoring", "score_genrm_cot", lambda r: _lines(r / "scores" / "genrm_cot.jsonl") >= 1),
 ]
 
 
@@ -47,17 +50,18 @@ def test_kill_at_any_stage_then_rerun_equals_an_unbroken_run(tmp_path):
     clean = tmp_path / "clean"
     assert _genrm(clean).wait(timeout=600) == 0
     killed = tmp_path / "killed"
-    hit = []
-    for what, under_way in KILLS:
+    for what, marker, under_way in KILLS:
         proc = _genrm(killed)
-        deadline = time.time() + 300
-        while proc.poll() is None and not under_way(killed) and time.time() < deadline:
-            time.sleep(0.05)
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-            hit.append(what)
-    assert len(hit) >= 4, f"the kills fell in {hit} only"
+        deadline = time.monotonic() + 300
+        while proc.poll() is None and not under_way(killed):
+            assert time.monotonic() < deadline, f"{what} did not start within 300 s"
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        done = sorted(p.name for p in (killed / ".done").glob("*"))
+        # the kill fell inside the stage: it was under way and had not finished (nor had the process)
+        assert proc.returncode == -signal.SIGKILL, f"the run ended before the kill meant for {what}"
+        assert under_way(killed) and marker not in done, f"the kill meant for {what} fell after it: done {done}"
     assert _genrm(killed).wait(timeout=600) == 0
 
     for f in ("candidates/test.jsonl", "candidates/verifier_train.jsonl", "verifier_data/genrm_cot.jsonl"):
@@ -76,3 +80,13 @@ def test_kill_at_any_stage_then_rerun_equals_an_unbroken_run(tmp_path):
     res_a = json.loads((killed / "results.json").read_text())["methods"]
     res_b = json.loads((clean / "results.json").read_text())["methods"]
     assert res_a.keys() == res_b.keys()
+    assert _numbers(res_a) == pytest.approx(_numbers(res_b), abs=1e-6)
+
+
+def _numbers(tree, path="") -> dict:
+    """Every number in a JSON tree by its path (values of a results file, compared one by one)."""
+    if isinstance(tree, dict):
+        return {k: v for key, sub in tree.items() for k, v in _numbers(sub, f"{path}/{key}").items()}
+    if isinstance(tree, list):
+        return {k: v for i, sub in enumerate(tree) for k, v in _numbers(sub, f"{path}[{i}]").items()}
+    return {path: float(tree)} if isinstance(tree, (int, float)) and not isinstance(tree, bool) else {}

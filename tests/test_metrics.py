@@ -4,6 +4,7 @@ from math import comb
 
 import pytest
 
+from genrm.evaluate import evaluate
 from genrm.metrics import auroc, best_of_n, bootstrap_ci, n_grid, pass_at_n, vote_at_n
 
 
@@ -101,3 +102,51 @@ def test_weighted_vote_compares_tiny_weights_by_their_size():
     assert vote_at_n(answers, correct, 3, weights=[1e-20, 5e-20, 1e-20]) == 0.0
     assert vote_at_n(answers, correct, 3, weights=[3e-20, 5e-20, 3e-20]) == 1.0
     assert vote_at_n(answers, correct, 3, weights=[2.5e-20, 5e-20, 2.5e-20]) == 0.5  # a true tie: a coin flip
+
+
+def test_pooled_and_within_problem_auroc_worked_by_hand():
+    """Pooled AUROC ranks all candidates together; within-problem AUROC is the mean over problems that have a
+    right and a wrong candidate (a problem with one class is left out, not counted as 0.5)."""
+    from genrm.types import Candidate, Problem
+
+    rows = {  # problem: [(score, correct)]
+        "a": [(0.9, True), (0.1, False)],  # ranked right: 1
+        "b": [(0.2, True), (0.8, False)],  # ranked wrong: 0
+        "c": [(0.5, True), (0.6, True)],  # one class: no within-problem AUROC
+    }
+    problems = [Problem(pid, "q", "x") for pid in rows]
+    cands = {p: [Candidate(p, i, "s", "x" if y else "z", y) for i, (_, y) in enumerate(r)] for p, r in rows.items()}
+    scores = {"genrm": {pid: [{"score": s} for s, _ in r] for pid, r in rows.items()}}
+    got = evaluate(problems, cands, scores)["methods"]["GenRM"]
+    # pooled: positives 0.9, 0.2, 0.5, 0.6 against negatives 0.1, 0.8: 5 of the 8 pairs ordered right
+    assert got["auroc"] == pytest.approx(5 / 8)
+    assert got["auroc_within_problem"] == pytest.approx(0.5)
+    assert got["verifier_accuracy"] == pytest.approx(4 / 6)  # at >= 0.5: 0.9, 0.1, 0.5, 0.6 right; 0.2, 0.8 wrong
+
+
+def test_fooled_and_rescued_flags_worked_by_hand():
+    """The report's filters: 'fooled' = a right candidate existed and the verifier picked a wrong one; 'rescued' =
+    the verifier's pick is right where majority voting's answer is wrong."""
+    from genrm.report_html import _browser_data
+
+    def problem(answers, correct, scores):
+        cands = [{"text": a, "answer": a, "correct": c} for a, c in zip(answers, correct)]
+        return cands, [{"score": s} for s in scores]
+
+    cases = {  # id: (answers, correct, verifier scores) -> (fooled, rescued)
+        "rescue": (["x", "x", "y"], [False, False, True], [0.1, 0.2, 0.9]),  # majority x wrong, pick y right
+        "fool": (["x", "x", "y"], [True, True, False], [0.1, 0.2, 0.9]),  # majority right, pick wrong
+        "both right": (["x", "x", "y"], [True, True, False], [0.9, 0.2, 0.1]),
+        "none right": (["x", "y"], [False, False], [0.3, 0.4]),  # nothing to pick: not fooled
+    }
+    run = {"problems": {}, "candidates": {}, "scores": {"genrm": {}}}
+    for pid, (answers, correct, scores) in cases.items():
+        run["problems"][pid] = {"question": "q", "answer": "a"}
+        run["candidates"][pid], run["scores"]["genrm"][pid] = problem(answers, correct, scores)
+    flags = {p["id"]: (p["methods"]["genrm"]["fooled"], p["methods"]["genrm"]["rescued"]) for p in _browser_data(run)}
+    assert flags == {
+        "rescue": (False, True),
+        "fool": (True, False),
+        "both right": (False, False),
+        "none right": (False, False),
+    }

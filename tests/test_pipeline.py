@@ -169,3 +169,30 @@ def test_verifier_training_does_not_depend_on_what_ran_before(micro_run, tmp_pat
         weights.append(load_file(str(run_dir / "models" / "orm" / "model.safetensors")))
     assert weights[0].keys() == weights[1].keys()
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+
+
+def test_a_chunk_killed_while_being_written_is_done_again_whole(tmp_path):
+    """Rows of one chunk come from one `work` call; a kill that left part of a chunk in the file makes the resumed
+    run redo the whole chunk (a call on its rest alone would batch and draw differently), not append the rest."""
+    import json
+
+    from genrm.io import resume_jsonl
+
+    items = list(range(10))
+    path = tmp_path / "rows.jsonl"
+    row = lambda i, run: {"id": i, "run": run}  # noqa: E731
+    # chunk 0 (0-3) complete, chunk 1 (4-7) cut after two rows, the last one torn
+    path.write_text("".join(json.dumps(row(i, "first")) + "\n" for i in range(6)) + '{"id": 6, "ru')
+    calls = []
+
+    def work(start, part):
+        calls.append((start, part))
+        return [row(i, "resumed") for i in part]
+
+    rows, written = resume_jsonl(path, items, lambda i: i, lambda r: r["id"], work, chunk=4, description="t")
+    assert calls == [(4, [4, 5, 6, 7]), (8, [8, 9])]
+    assert written == 6
+    on_disk = [json.loads(x) for x in path.read_text().splitlines()]
+    assert [r["id"] for r in on_disk] == list(range(10))  # each item once, in order
+    assert [r["run"] for r in on_disk] == ["first"] * 4 + ["resumed"] * 6
+    assert rows[5] == row(5, "resumed")

@@ -128,3 +128,40 @@ def test_verify_documents_can_check_a_generators_sampled_solutions(tmp_path, nan
     mixed = documents(task, problems, random.Random(0), 0.0, 200, sampled, sampled_share=0.5)
     share = sum(prompt in by_prompt for prompt, _ in mixed) / len(mixed)
     assert 0.35 < share < 0.65
+
+
+def test_each_tasks_generator_is_its_first_checkpoint_at_the_target_accuracy(tmp_path, monkeypatch):
+    """The selection rule with accuracies chosen here: a task's generator is saved at the first evaluation whose
+    sampled dev accuracy reaches `generator_accuracy`, and that task is not evaluated again; a task that never
+    reaches it gets none."""
+    import genrm.pretrain as pt
+
+    accuracy = {"last_letter": [0.1, 0.4, 0.5, 0.9], "word_sort": [0.0, 0.2, 0.3, 0.4]}
+    asked, saved = [], []
+
+    def solved(engine, task, problems, max_new_tokens, seed):
+        asked.append((task.name, seed))
+        acc = accuracy[task.name][seed // 6 - 1]
+        return [True] * round(acc * 10) + [False] * (10 - round(acc * 10))
+
+    monkeypatch.setattr(pt, "solved", solved)
+    monkeypatch.setattr(pt, "_engine", lambda model, tok: None)
+    monkeypatch.setattr(pt, "save_model", lambda model, tok, path: saved.append(path.name))
+    cfg = PretrainConfig(eval_every=6, generator_accuracy=0.5)
+    tasks = [get_task("last_letter"), get_task("word_sort")]
+    callback = pt.GeneratorCheckpoints(tasks, {"last_letter": [], "word_sort": []}, None, cfg, tmp_path)
+
+    class Model:
+        def train(self):
+            pass
+
+    class State:
+        global_step = 0
+
+    for step in range(1, 25):
+        State.global_step = step
+        callback.on_step_end(None, State, None, model=Model())
+    assert callback.saved == {"last_letter": 18}  # 0.5 >= 0.5 at step 18; word sort never reaches it
+    assert saved == ["generator-last_letter"]
+    assert [s for t, s in asked if t == "last_letter"] == [6, 12, 18]  # not evaluated after it was chosen
+    assert [s for t, s in asked if t == "word_sort"] == [6, 12, 18, 24]

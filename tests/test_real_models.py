@@ -62,7 +62,16 @@ def test_orm_with_lora(base_dir, tmp_path):
     cfg = TrainConfig(max_steps=3, batch_size=2, lr=1e-2, lora_r=4)
     train_orm(model, tok, ["a right one", "a wrong one"] * 2, [True, False] * 2, cfg, tmp_path / "orm", what="ORM")
     scores = ORMVerifier.from_pretrained(tmp_path / "orm").score([("Q: ", "a right one"), ("Q: ", "a wrong one")])
-    assert all(0 < s < 1 for s, _, _ in scores)
+    # by hand: PEFT's own loader of the adapter (with its trained score head), sigmoid of the scalar logit
+    from peft import AutoPeftModelForSequenceClassification
+
+    peft_model = AutoPeftModelForSequenceClassification.from_pretrained(tmp_path / "orm", num_labels=1).eval()
+    want = []
+    for text in ("Q: a right one", "Q: a wrong one"):
+        with torch.no_grad():
+            want.append(torch.sigmoid(peft_model(**tok(text, return_tensors="pt")).logits[0, 0].float()).item())
+    assert [s for s, _, _ in scores] == pytest.approx(want, rel=2e-2)
+    assert abs(want[0] - want[1]) > 1e-4  # two texts, two scores: a mixed-up or constant score would show
 
 
 def _release_row(question: str, solution: str, correct: bool, cot: bool, qid: int) -> dict:

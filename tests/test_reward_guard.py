@@ -42,17 +42,40 @@ def test_guard_passes_results_and_turns_failures_into_none(caplog):
         GuardedScorer(Fake(), timeout_s=0)
 
 
+class Blocked:
+    """An in-process verifier whose calls hang until `release` is set (a stuck GPU, a deadlock)."""
+
+    def __init__(self):
+        self.release, self.finished, self.calls = threading.Event(), threading.Event(), 0
+
+    def score(self, items, prompt_format="question"):
+        self.calls += 1
+        self.release.wait()
+        self.finished.set()
+        return [(0.5, [], []) for _ in items]
+
+
+def returns(fn, *args, within: float = 60.0):
+    """fn(*args) from a thread; its result, or a failure if it is still running after `within` seconds (a hang
+    guard for calls that must return because of a deadline, not a speed limit)."""
+    out: list = []
+    t = threading.Thread(target=lambda: out.append(fn(*args)), daemon=True)
+    t.start()
+    t.join(within)
+    assert not t.is_alive(), f"{getattr(fn, '__name__', fn)} never returned: its deadline was not kept"
+    return out[0]
+
+
 def test_guard_returns_at_the_deadline_and_does_not_queue_behind_a_stuck_call():
-    slow = Fake(sleep=1.5)
-    guard = GuardedScorer(slow, timeout_s=0.3)
-    t = time.monotonic()
-    assert guard.score(ITEMS) is None
-    assert guard.score(ITEMS) is None  # the first call still runs: fallback at once, no second call started
-    assert time.monotonic() - t < 1.2 and slow.calls == 1
+    stuck = Blocked()
+    guard = GuardedScorer(stuck, timeout_s=0.3)
+    assert returns(guard.score, ITEMS) is None  # the verifier never answers: the deadline ends the call
+    assert returns(guard.score, ITEMS) is None  # the first call still runs: fallback at once, no second call
+    assert stuck.calls == 1
     assert guard.stats == {"calls": 2, "timeouts": 1, "failures": 0, "busy": 1}
-    time.sleep(1.5)
-    slow.sleep = 0.0
-    assert guard.score(ITEMS) is not None  # the stuck call ended: the verifier is used again
+    stuck.release.set()
+    assert stuck.finished.wait(60)
+    assert guard.score(ITEMS) == [(0.5, [], []), (0.5, [], [])]  # the stuck call ended: the verifier is used again
 
 
 def test_every_hook_has_its_fallback():
@@ -108,25 +131,31 @@ def test_remote_verifier_that_stalls_or_drops_gets_the_fallback(mode):
     try:
         remote = RemoteRewardModel(f"http://127.0.0.1:{server.server_address[1]}", timeout=30, retries=50)
         _, batch = make_compute_score(remote, timeout_s=1.0, fallback_score=0.0, prompt_format="question")
-        t = time.monotonic()
-        got = batch(["d", "d"], [s for _, s in ITEMS], [None, None], [{"question": q} for q, _ in ITEMS])
+        # the server stalls for 30 s or drops every try (50 retries): only the deadline can end these calls
+        infos = [{"question": q} for q, _ in ITEMS]
+        got = returns(batch, ["d", "d"], [s for _, s in ITEMS], [None, None], infos, within=20)
         assert [g["score"] for g in got] == [0, 0] and [g["genrm_fallback"] for g in got] == [1, 1]
-        assert time.monotonic() - t < 3
         assert remote.call_timeout == 1.0  # the guard gave the client its deadline: retries stop in time
-        t = time.monotonic()
-        with pytest.raises(Exception, match="call_timeout|did not answer"):
-            remote.score(ITEMS)  # called directly, the client itself gives up at the deadline
-        assert time.monotonic() - t < 3
+
+        def direct():  # called directly, the client itself gives up at the deadline
+            with pytest.raises(Exception, match="call_timeout|did not answer") as e:
+                remote.score(ITEMS)
+            return e
+
+        returns(direct, within=20)
     finally:
         stop.set()
         server.shutdown()
 
 
 class Batchable:
-    """An in-process verifier shaped like `RewardModel` (score_verbatim, solve_prompt): the guard batches it."""
+    """An in-process verifier shaped like `RewardModel` (score_verbatim, solve_prompt): the guard batches it. A
+    call waits for `gate` (set: it does not wait), which keeps the model busy while other calls queue."""
 
-    def __init__(self, sleep: float = 0.05):
-        self.sleep, self.calls = sleep, []
+    def __init__(self):
+        self.calls = []
+        self.gate = threading.Event()
+        self.gate.set()
         self.lock = threading.Lock()
 
     def solve_prompt(self, text, prompt_format="question"):
@@ -135,44 +164,57 @@ class Batchable:
     def score_verbatim(self, pairs):
         with self.lock:  # one model call at a time, as RewardModel's lock does
             self.calls.append(len(pairs))
-            time.sleep(self.sleep)
+            self.gate.wait()
             return [(float(len(s)), [], []) for _, s in pairs]
 
 
 def test_concurrent_calls_share_model_calls_from_threads_and_coroutines():
-    """RL frameworks ask for one reward per call, many at once: those calls must share model calls."""
+    """RL frameworks ask for one reward per call, many at once: calls that wait while the model is busy share
+    the next model call, and each caller gets its own item's score."""
     import asyncio
     from concurrent.futures import ThreadPoolExecutor
 
     verifier = Batchable()
-    guard = GuardedScorer(verifier, timeout_s=10, max_batch_items=64)
+    guard = GuardedScorer(verifier, timeout_s=120, max_batch_items=64)
     solutions = [("q", "x" * i) for i in range(1, 33)]
-    with ThreadPoolExecutor(32) as pool:  # verl's sync path / OpenRLHF's .py file: threads
-        got = list(pool.map(lambda item: guard.score([item]), solutions))
-    assert [g[0][0] for g in got] == [float(i) for i in range(1, 33)]  # each caller gets its own item's score
-    assert sum(verifier.calls) == 32 and len(verifier.calls) <= 4, verifier.calls
+
+    def all_waiting():  # the first model call holds the gate; every other call is queued behind it
+        deadline = time.monotonic() + 60
+        while not (verifier.calls and verifier.calls[0] + guard.batcher.queued_items == 32):
+            assert time.monotonic() < deadline, (verifier.calls, guard.batcher.queued_items)
+            time.sleep(0.01)
+        verifier.gate.set()
+
+    verifier.gate.clear()
+    with ThreadPoolExecutor(33) as pool:  # verl's sync path / OpenRLHF's .py file: threads
+        calls = [pool.submit(guard.score, [item]) for item in solutions]
+        all_waiting()
+        got = [c.result() for c in calls]
+    assert [g[0][0] for g in got] == [float(i) for i in range(1, 33)]
+    assert sum(verifier.calls) == 32 and len(verifier.calls) <= 2, verifier.calls
 
     verifier.calls.clear()
+    verifier.gate.clear()
 
     async def coroutines():  # verl's async path / TRL's async reward: one event loop
-        return await asyncio.gather(*[guard.ascore([item]) for item in solutions])
+        calls = asyncio.gather(*[guard.ascore([item]) for item in solutions])
+        await asyncio.to_thread(all_waiting)
+        return await calls
 
     got = asyncio.run(coroutines())
     assert [g[0][0] for g in got] == [float(i) for i in range(1, 33)]
-    assert sum(verifier.calls) == 32 and len(verifier.calls) <= 4, verifier.calls
+    assert sum(verifier.calls) == 32 and len(verifier.calls) <= 2, verifier.calls
 
 
 def test_a_batched_call_past_its_deadline_is_withdrawn_and_counted():
     import asyncio
 
-    verifier = Batchable(sleep=1.0)
+    verifier = Batchable()
+    verifier.gate.clear()  # the model is stuck until the gate opens
     guard = GuardedScorer(verifier, timeout_s=0.3)
-    t = time.monotonic()
-    assert guard.score([("q", "a")]) is None  # the first call occupies the model past the deadline
-    assert asyncio.run(guard.ascore([("q", "bb")])) is None  # queued behind it: its deadline passes too
-    assert time.monotonic() - t < 1.0
+    assert returns(guard.score, [("q", "a")]) is None  # the first call occupies the model past the deadline
+    assert returns(lambda: asyncio.run(guard.ascore([("q", "bb")]))) is None  # queued behind it: deadline passes
     assert guard.stats["timeouts"] == 2
-    time.sleep(1.2)
-    assert verifier.calls == [1]  # the withdrawn call was never scored
-    verifier.sleep = 0.0
-    assert guard.score([("q", "ccc")]) == [(3.0, [], [])]
+    verifier.gate.set()
+    assert returns(guard.score, [("q", "ccc")]) == [(3.0, [], [])]
+    assert verifier.calls == [1, 1]  # the withdrawn call ("bb") was never scored

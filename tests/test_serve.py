@@ -161,8 +161,8 @@ def test_concurrent_clients_are_batched_and_answered_right(cli_server, genrm_rew
     with ThreadPoolExecutor(24) as ex:
         assert sum(ex.map(client, range(24))) == 0
     after = httpx.get(f"{cli_server}/health").json()["stats"]
-    requests, batches = after["requests"] - before["requests"], after["batches"] - before["batches"]
-    assert requests == 24 * 8 and batches < requests  # requests that arrived together shared model calls
+    # (that requests arriving together share one model call is shown without timing in test_failures.py)
+    assert after["requests"] - before["requests"] == 24 * 8
 
 
 def test_refuses_to_bind_beyond_loopback_without_a_token(micro_run):
@@ -244,7 +244,8 @@ def test_batcher_isolates_a_failing_request():
         batcher = DynamicBatcher(lengths, max_batch_items=64, max_wait_s=0.05, max_queue_items=100)
         await batcher.start()
         jobs = [["a", "bb"], ["bad"], ["cccc"]]
-        out = await asyncio.gather(*(batcher.submit(j) for j in jobs), return_exceptions=True)
+        gathered = asyncio.gather(*(batcher.submit(j) for j in jobs), return_exceptions=True)
+        out = await asyncio.wait_for(gathered, 60)  # a request left unanswered fails the test, never hangs it
         await batcher.stop()
         return out, batcher.stats
 

@@ -4,12 +4,11 @@ and `/get_reward` get 2xx or 4xx, never 5xx, and the server keeps answering."""
 import json
 
 import httpx
-import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import serving
 from genrm.serve import ServeLimits, create_app
-from test_serve import serving
 
 SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=40)
 JSON = st.recursive(
@@ -37,22 +36,18 @@ HEADER_NAMES = st.sampled_from(["content-type", "authorization", "accept", "cont
 HEADERS = st.dictionaries(HEADER_NAMES, HEADER_VALUE, max_size=3)
 
 
-@pytest.fixture(scope="module")
-def fuzz_url(genrm_reward):
+def test_any_request_gets_2xx_or_4xx_and_the_server_still_answers_after(genrm_reward, run_items):
     with serving(create_app(genrm_reward, ServeLimits(max_items=8, max_chars=4000))) as url:
-        yield url
 
+        @settings(max_examples=150, deadline=None)
+        @given(path=st.sampled_from(["/score", "/get_reward"]), body=BODY, headers=HEADERS)
+        def any_request(path, body, headers):
+            r = httpx.post(url + path, content=body, headers=headers, timeout=60)
+            assert r.status_code < 500, (r.status_code, r.text[:300])
+            if r.status_code >= 400:
+                assert "detail" in r.json()  # a JSON error that says what was wrong
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(path=st.sampled_from(["/score", "/get_reward"]), body=BODY, headers=HEADERS)
-def test_any_request_gets_2xx_or_4xx(fuzz_url, path, body, headers):
-    r = httpx.post(fuzz_url + path, content=body, headers=headers, timeout=60)
-    assert r.status_code < 500, (r.status_code, r.text[:300])
-    if r.status_code >= 400:
-        assert "detail" in r.json()  # a JSON error that says what was wrong
-
-
-def test_server_still_answers_after_the_fuzzing(fuzz_url, run_items):
-    assert httpx.get(fuzz_url + "/health").status_code == 200
-    r = httpx.post(fuzz_url + "/score", json={"items": [{"question": q, "solution": s} for q, s in run_items[:2]]})
-    assert r.status_code == 200 and len(r.json()["scores"]) == 2
+        any_request()
+        assert httpx.get(url + "/health").status_code == 200
+        r = httpx.post(url + "/score", json={"items": [{"question": q, "solution": s} for q, s in run_items[:2]]})
+        assert r.status_code == 200 and len(r.json()["scores"]) == 2

@@ -106,3 +106,57 @@ def test_unknown_or_missing_tracker_is_a_clear_error(nano, tmp_path, monkeypatch
     with pytest.raises(GenrmError, match="mlflow is not installed; `pip install mlflow`"):
         train_lm(model, tok, ["Q: a\nA:"], [" a"], TrainConfig(max_steps=2, report_to="mlflow"), tmp_path / "m")
     assert not (tmp_path / "m").exists()
+
+
+class _Interrupt(Exception):
+    pass
+
+
+def _stop_at(step: int):
+    from transformers import TrainerCallback
+
+    class Stop(TrainerCallback):
+        def on_step_end(self, args, state, control, **kw):
+            if state.global_step == step:
+                raise _Interrupt(step)
+
+    return Stop()
+
+
+def test_time_based_checkpoints_resume_and_other_settings_checkpoints_are_deleted(tmp_path):
+    """With checkpoints by time only (checkpoint_steps=0), an interrupted training resumes from its last
+    checkpoint and ends with the losses of an unbroken one; checkpoints left by other settings are deleted,
+    not resumed."""
+    from genrm.model import build_tiny_model
+
+    prompts, completions = _rows()
+    cfg = TrainConfig(max_steps=12, batch_size=16, lr=3e-3, checkpoint_steps=0, checkpoint_minutes=1e-6)
+
+    def train(cfg, out, callbacks=()):
+        model, tok = build_tiny_model("nano", seed=0)
+        return train_lm(model, tok, prompts, completions, cfg, out, callbacks=callbacks)
+
+    unbroken = train(cfg, tmp_path / "unbroken")
+    with pytest.raises(_Interrupt):
+        train(cfg, tmp_path / "m", [_stop_at(7)])
+    saved = sorted((tmp_path / "m.checkpoints").glob("checkpoint-*"))
+    assert [p.name for p in saved] == ["checkpoint-6"]  # by time (every step here), the last one before the stop
+    resumed = train(cfg, tmp_path / "m")
+    assert [s for s, _ in resumed["losses"]] == [s for s, _ in unbroken["losses"]]
+    assert [x for _, x in resumed["losses"]] == pytest.approx([x for _, x in unbroken["losses"]], rel=1e-4)
+    assert not (tmp_path / "m.checkpoints").exists()  # a finished training drops its checkpoints
+
+    with pytest.raises(_Interrupt):
+        train(cfg, tmp_path / "o", [_stop_at(7)])
+    other = TrainConfig(max_steps=12, batch_size=16, lr=1e-3, checkpoint_steps=0, checkpoint_minutes=1e-6)
+    seen = []
+
+    from transformers import TrainerCallback
+
+    class FirstStep(TrainerCallback):
+        def on_step_end(self, args, state, control, **kw):
+            seen.append(state.global_step)
+
+    changed = train(other, tmp_path / "o", [FirstStep()])
+    assert seen[0] == 1  # started from scratch: the lr=3e-3 checkpoint was not resumed
+    assert [x for _, x in changed["losses"]] == pytest.approx([x for _, x in train(other, tmp_path / "p")["losses"]])

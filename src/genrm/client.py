@@ -42,8 +42,12 @@ class RemoteRewardModel:
         self.max_chars = limits.get("max_chars")
 
     def score(
-        self, items: Sequence[tuple[str, str]], prompt_format: str = "question", return_votes: bool = False
+        self, items: Sequence[tuple[str, str]], prompt_format: str = "question", return_votes: bool | None = None
     ) -> list[Result]:
+        """Results as `RewardModel.score` gives them; with GenRM-CoT or the judge (or `return_votes`) with their
+        votes and rationales, so `Result.steps` and the hooks' vote logs work as in process."""
+        if return_votes is None:
+            return_votes = self.method in ("genrm_cot", "judge")
         out: list[Result] = []
         end = None if self.call_timeout is None else time.monotonic() + self.call_timeout
         for i in range(0, len(items), self.max_items):

@@ -373,12 +373,19 @@ class ServeLimits:
     prompt_format: str = field(
         default="auto", metadata={"help": "how /get_reward reads prompts: auto, question or verbatim"}
     )
+    reward: str = field(
+        default="outcome",
+        metadata={"help": "/get_reward's rewards: outcome (p(correct)) or step_min (lowest step score of CoT steps)"},
+    )
 
     def __post_init__(self) -> None:
+        from .reward import check_reward_mode
+
         for name in ("max_items", "max_chars", "max_body_bytes", "max_batch_items", "max_queue_items"):
             if getattr(self, name) < 1:
                 raise GenrmError(f"{name}={getattr(self, name)}: must be >= 1")
         check_prompt_format(self.prompt_format, "--prompt-format")
+        check_reward_mode(self.reward, "--reward")
         if self.max_queue_items < self.max_items:
             raise GenrmError(
                 f"max_queue_items={self.max_queue_items} < max_items={self.max_items}: a full request could never "

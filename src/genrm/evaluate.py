@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from .metrics import auroc, best_of_n, bootstrap_ci, n_grid, pass_at_n, vote_at_n
+from .steps import StepVerdicts, step_evaluation
 from .types import Candidate, Problem
 
 VERIFIER_NAMES = {"orm": "ORM", "dpo": "DPO", "genrm": "GenRM", "genrm_cot": "GenRM-CoT", "judge": "LLM-as-a-Judge"}
@@ -21,10 +22,14 @@ def evaluate(
     scores: dict[str, dict[str, list[dict]]],
     seed: int = 0,
     base_correct: Sequence[bool] | None = None,
+    first_errors: dict[str, list[int | None]] | None = None,
 ) -> dict:
-    """`scores[method][problem_id]` is a list of `{"score", "votes"}` aligned with the candidates.
+    """`scores[method][problem_id]` is a list of `{"score", "votes", "rationales"}` aligned with the candidates.
 
     `base_correct` (per problem: did the verifiers' base model, greedy, solve it alone?) becomes a constant row.
+    `first_errors` (per problem, per candidate: the oracle's first wrong step, -1 for none; step tasks) adds, for
+    each method whose rationales carry step marks, ProcessBench's metric under `steps` and a step-level
+    Best-of-N row "(min step)" that ranks candidates by their lowest step score, as PRMs do.
     """
     N = min(len(candidates[p.id]) for p in problems)
     grid = n_grid(N)
@@ -70,8 +75,28 @@ def evaluate(
             f"weighted SC ({name})",
             lambda n, s=s: [vote_at_n(ans[p.id], corr[p.id], n, s[p.id], seed=seed) for p in problems],
         )
+        rationales = {p.id: [r.get("rationales") or [] for r in sc[p.id][:N]] for p in problems}
+        if first_errors is not None and any(rs for p in problems for rs in rationales[p.id]):
+            steps = step_evaluation(
+                [p.id for p in problems], {p.id: first_errors[p.id][:N] for p in problems}, rationales, seed=seed
+            )
+            if steps["parsed"]:
+                methods[name]["steps"] = {k: v for k, v in steps.items() if k != "predicted"}
+                methods[name]["steps"]["predicted"] = steps["predicted"]
+                step_min = {
+                    p.id: [v.step_min if v else 0.0 for v in map(StepVerdicts.from_rationales, rationales[p.id])]
+                    for p in problems
+                }
+                add(
+                    f"{name} (min step)",
+                    lambda n, s=step_min: [best_of_n(s[p.id], corr[p.id], n) for p in problems],
+                    {"ranks_by": "lowest step score (1 - share of rationales marking the step wrong); no steps: 0"},
+                )
     add("pass@N (oracle)", lambda n: [pass_at_n(corr[p.id], n) for p in problems])
-    return {"N": N, "n_grid": grid, "problems": len(problems), "methods": methods}
+    out = {"N": N, "n_grid": grid, "problems": len(problems), "methods": methods}
+    if first_errors is not None:
+        out["first_errors"] = {p.id: first_errors[p.id][:N] for p in problems}  # the oracle's labels
+    return out
 
 
 def _mean(xs) -> float:

@@ -148,7 +148,10 @@ def resume_jsonl(
     other items go to `work(offset, part)` in chunks of `chunk` taken from `items` in order (`offset`
     is the chunk's start in `items`, so a seed derived from it is the same however often the run
     was interrupted), which returns one row per item of `part`. Each row is appended and flushed as
-    soon as its chunk is done. Returns every row by key (old and new) and the number written now.
+    soon as its chunk is done. A chunk only partly in the file (killed while its rows were being
+    written) is dropped from the file and done again whole: its rows come from one `work` call, and
+    a call on the rest of it alone (other batches, other random draws) would not give the rows of a
+    run that was never interrupted. Returns every row by key (old and new) and the number written now.
     """
     path = Path(path)
     rows: dict[Hashable, Row] = {}
@@ -156,6 +159,16 @@ def resume_jsonl(
         for row in iter_jsonl(path, required, tolerate_torn_tail=True):
             if complete(row):
                 rows[row_key(row)] = row
+    partial: set[Hashable] = set()
+    for start in range(0, len(items), chunk):
+        have = [k for k in map(item_key, items[start : start + chunk]) if k in rows]
+        if have and len(have) < len(items[start : start + chunk]):
+            partial.update(have)
+    if partial:
+        kept = [r for r in iter_jsonl(path, required, tolerate_torn_tail=True) if row_key(r) not in partial]
+        write_jsonl(path, kept)  # atomically: a kill now leaves the old file or the new one
+        for k in partial:
+            del rows[k]
     from .progress import progress_bar
 
     written = 0

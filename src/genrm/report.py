@@ -30,6 +30,16 @@ def markdown_table(results: dict, title: str = "") -> str:
                 f"{label} rationales vs the oracle's: {f['step_agreement']:.3f} of steps annotated alike, "
                 f"{f['exact']:.3f} identical ({f['rationales']} rationales)."
             )
+    for name, m in results["methods"].items():
+        st = m.get("steps")
+        if st and st.get("f1") is not None:
+            lo, hi = st["ci95_f1"] or (float("nan"), float("nan"))
+            lines.append(
+                f"{name} step verdicts (ProcessBench): F1 {st['f1']:.3f} [{lo:.3f}, {hi:.3f}]; first wrong step found "
+                f"on {st['error_accuracy']:.3f} of {st['n_error']} candidates with one, \"no error\" on "
+                f"{st['correct_accuracy']:.3f} of {st['n_correct']} without; steps read from {st['parsed']:.3f} of "
+                "candidates."
+            )
     training = (results.get("compute") or {}).get("training")
     if training:
         lines += [

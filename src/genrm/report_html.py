@@ -18,6 +18,7 @@ from typing import Any, Sequence
 
 from .evaluate import VERIFIER_NAMES
 from .io import read_json, read_jsonl
+from .steps import StepVerdicts
 from .types import TRAINED_KINDS
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f"]
@@ -171,6 +172,32 @@ def _calibration(scores: dict[str, list[dict]], cands: dict[str, list[dict]], bi
     return {"x": [s[0] / s[2] for s in keep], "y": [s[1] / s[2] for s in keep], "n": [s[2] for s in keep]}
 
 
+STEPS_HEAD = ["verifier", "step F1 (ProcessBench)", "95% CI", "first wrong step found", "no error on correct", "read"]
+
+
+def _steps_table(methods: dict[str, Any]) -> str:
+    """ProcessBench's metric of the methods whose rationales carry step marks (empty when none do)."""
+    rows = []
+    for name, m in methods.items():
+        st = m.get("steps")
+        if st and st.get("f1") is not None:
+            lo, hi = st.get("ci95_f1") or (None, None)
+            ci = f"{lo:.3f}-{hi:.3f}" if lo is not None else ""
+            rows.append(
+                [name, st["f1"], ci, f"{st['error_accuracy']:.3f} of {st['n_error']}",
+                 f"{st['correct_accuracy']:.3f} of {st['n_correct']}", st.get("parsed")]
+            )
+    if not rows:
+        return ""
+    return (
+        '<h3 id="steps">Step verdicts</h3><p class="muted">Read from the rationales\' ok / wrong marks: does the '
+        "verifier find the first wrong step of a wrong solution, and say \"no error\" on a right one "
+        "(ProcessBench's F1, the harmonic mean of the two accuracies; labels from the oracle). \"read\": share of "
+        "candidates whose rationales gave steps. The problem browser shows each candidate's steps coloured by "
+        "the share of rationales marking them wrong.</p>" + _table(STEPS_HEAD, rows, "num")
+    )
+
+
 def _display(method: str) -> str:
     return VERIFIER_NAMES.get(method, method)
 
@@ -179,6 +206,7 @@ def _browser_data(run: dict[str, Any]) -> list[dict[str, Any]]:
     """Per problem: question, answer, candidates (text, answer, correct), each method's scores, votes, rationales,
     its pick, majority voting's pick, and the fooled / rescued flags per method."""
     out = []
+    labels = (run.get("results") or {}).get("first_errors") or {}  # the oracle's first wrong step per candidate
     for pid, p in run["problems"].items():
         cands = run["candidates"].get(pid, [])
         if not cands:
@@ -196,6 +224,7 @@ def _browser_data(run: dict[str, Any]) -> list[dict[str, Any]]:
                 continue
             vals = [r["score"] for r in rs]
             pick = max(range(len(vals)), key=lambda i: vals[i])
+            verdicts = [StepVerdicts.from_rationales(r.get("rationales") or []) for r in rs]
             right = bool(cands[pick].get("correct")) if pick < len(cands) else False
             methods[m] = {
                 "scores": vals,
@@ -204,6 +233,10 @@ def _browser_data(run: dict[str, Any]) -> list[dict[str, Any]]:
                 "pick": pick,
                 "fooled": any_right and not right,
                 "rescued": right and not sc_right,
+                # per candidate: its steps, the share of rationales marking each wrong, the predicted first one
+                "steps": [
+                    {"steps": v.steps, "share": v.wrong_share, "first": v.first_error} if v else None for v in verdicts
+                ],
             }
         out.append(
             {
@@ -211,7 +244,8 @@ def _browser_data(run: dict[str, Any]) -> list[dict[str, Any]]:
                 "question": p["question"],
                 "answer": p["answer"],
                 "candidates": [
-                    {"text": c["text"], "answer": c.get("answer"), "correct": bool(c.get("correct"))} for c in cands
+                    {"text": c["text"], "answer": c.get("answer"), "correct": bool(c.get("correct")), "first_error": e}
+                    for c, e in zip(cands, labels.get(pid) or [None] * len(cands))
                 ],
                 "majority": majority,
                 "sc_right": sc_right,
@@ -363,7 +397,7 @@ def _run_sections(run: dict[str, Any], idx: int) -> str:
             f'<section id="calibration-{idx}" class="calibration"><h2>Calibration</h2>'
             '<p class="muted">Reliability diagram: candidates binned by score (10 bins); the dashed line is '
             "perfect calibration. Pooled AUROC ranks all candidates; within-problem AUROC is what Best-of-N "
-            f"needs.</p>{chart}{_table(AUROC_HEAD, auc_rows, 'num')}</section>"
+            f"needs.</p>{chart}{_table(AUROC_HEAD, auc_rows, 'num')}{_steps_table(methods)}</section>"
         )
     # problem browser (rendered by the script from the embedded JSON)
     first = "genrm_cot" if "genrm_cot" in run["scores"] else next(iter(run["scores"]), "")
@@ -458,6 +492,8 @@ tr.right td:first-child{border-left:4px solid #43a047} tr.bad td:first-child{bor
 .pick{font-weight:700;outline:2px solid #1565c0} .rat{display:block;white-space:pre-wrap;margin:2px 0}
 .tag{display:inline-block;padding:0 6px;border-radius:8px;font-size:11px;margin-left:6px}
 .tag.f{background:#ffcdd2} .tag.r{background:#c8e6c9}
+.steps{display:flex;flex-wrap:wrap;gap:2px;margin:3px 0} .step{padding:0 4px;border-radius:3px;font-size:11px}
+.step.first{outline:2px solid #000} .step.truth{box-shadow:inset 0 -3px 0 #6a1b9a}
 """
 
 SCRIPT = r"""
@@ -468,6 +504,15 @@ const fmt = v => (typeof v === 'number') ? v.toFixed(3) : '–';
 function marks(text){ // step verdicts of a rationale, highlighted
   return esc(text).replace(/\b(ok|correct)\b/g,'<span class="ok">$1</span>')
                   .replace(/\b(wrong|missing|extra|incorrect)\b/g,'<span class="wrong">$1</span>');
+}
+function stepStrip(st, truth){ // each step coloured by the share of rationales marking it wrong
+  return '<div class="steps" title="steps: red = rationales marking it wrong; outlined = predicted first wrong ' +
+    'step; underlined = the oracle\'s">' + st.steps.map((s, k) => {
+      const w = st.share[k], bg = 'rgb(255,' + Math.round(255 - 180 * w) + ',' + Math.round(255 - 180 * w) + ')';
+      return '<span class="step' + (st.first === k ? ' first' : '') + (truth === k ? ' truth' : '') +
+        '" style="background:' + bg + '" title="' + esc(s) + ': ' + Math.round(100 * w) + '% wrong">' +
+        esc(s.split(' -> ')[0].split('/')[0]) + '</span>';
+    }).join('') + (st.first === -1 ? '<span class="step first">no error</span>' : '') + '</div>';
 }
 function showRun(i){
   document.querySelectorAll('.run').forEach(el => el.hidden = (el.dataset.run !== String(i)));
@@ -485,6 +530,8 @@ function detail(run, root, p){
     ms.forEach(m => {
       const d = p.methods[m], picked = d.pick === i;
       h += '<td' + (picked ? ' class="pick" title="picked by ' + esc(m) + '"' : '') + '>' + fmt(d.scores[i]);
+      const st = (d.steps || [])[i];
+      if (st) h += stepStrip(st, c.first_error);
       (d.rationales[i] || []).forEach((r, k) => {
         h += '<span class="rat">[' + fmt((d.votes[i] || [])[k]) + '] ' + marks(r) + '</span>';
       });

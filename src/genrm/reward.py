@@ -204,11 +204,51 @@ def openrlhf_pairs(
     return pairs, prompt_format
 
 
-def openrlhf_response(results: Sequence[Result]) -> dict[str, Any]:
-    """OpenRLHF's reward response: rewards, scores in [0, 1] (for dynamic filtering), per-sample logs."""
+REWARD_MODES = ("outcome", "step_min")
+NOT_READ = -2.0  # genrm_first_error of an item whose rationales gave no steps (or no vote)
+
+
+def check_reward_mode(mode: str, name: str = "reward") -> str:
+    if mode not in REWARD_MODES:
+        raise GenrmError(
+            f"{name} {mode!r}: use outcome (p(correct), the default) or step_min (the lowest step score a "
+            "GenRM-CoT or judge rationale gives, as a process reward model ranks; p(correct) where no steps are read)"
+        )
+    return mode
+
+
+def reward_value(result: Result, mode: str = "outcome") -> float:
+    """The reward of one result: its score, or with `step_min` its lowest step score where its rationales give
+    steps (`Result.steps`), else its score."""
+    if mode == "step_min":
+        steps = result.steps
+        if steps is not None:
+            return float(steps.step_min)
+    return float(result.score)
+
+
+def step_logs(result: Result) -> dict[str, float]:
+    """Per-item step numbers for an RL framework's logs, the same keys for every item: `genrm_steps_read`
+    (1/0), `genrm_first_error` (the predicted first wrong step; -1 no error; -2 not read), `genrm_step_min`
+    (the lowest step score; the item's score where no steps were read)."""
+    steps = result.steps
+    first = NOT_READ if steps is None or steps.first_error is None else float(steps.first_error)
+    return {
+        "genrm_steps_read": float(steps is not None),
+        "genrm_first_error": first,
+        "genrm_step_min": float(steps.step_min) if steps is not None else float(result.score),
+    }
+
+
+def openrlhf_response(results: Sequence[Result], mode: str = "outcome") -> dict[str, Any]:
+    """OpenRLHF's reward response: rewards (per `mode`, see `reward_value`), scores in [0, 1] (for dynamic
+    filtering), per-sample logs (with GenRM-CoT or the judge: the votes' spread and `step_logs`)."""
     scores = [r.score for r in results]
     logs = {"genrm_score": scores}
     if any(r.votes for r in results):  # K votes per item: their spread says how sure the verifier is
-        logs["genrm_vote_min"] = [min(r.votes) for r in results]
-        logs["genrm_vote_max"] = [max(r.votes) for r in results]
-    return {"rewards": scores, "scores": scores, "extra_logs": logs}
+        logs["genrm_vote_min"] = [min(r.votes) if r.votes else r.score for r in results]
+        logs["genrm_vote_max"] = [max(r.votes) if r.votes else r.score for r in results]
+        per_item = [step_logs(r) for r in results]
+        for key in per_item[0]:
+            logs[key] = [d[key] for d in per_item]
+    return {"rewards": [reward_value(r, mode) for r in results], "scores": scores, "extra_logs": logs}

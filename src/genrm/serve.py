@@ -1,7 +1,7 @@
 """`genrm serve`: a verifier behind HTTP (FastAPI + Uvicorn).
 
-    POST /score       {"items": [{"question", "solution"}], "return_votes", "prompt_format"}
-                      -> {"scores", "votes"?, "rationales"?, "method"}
+    POST /score       {"items": [{"question", "solution"}], "return_votes", "return_steps", "prompt_format"}
+                      -> {"scores", "votes"?, "rationales"?, "steps"?, "method"}
     POST /get_reward  OpenRLHF's remote reward protocol: {"query", "prompts", "labels"}
                       -> {"rewards", "scores", "extra_logs"}
     GET  /health      status, method, limits, queue depth and counters (no token needed)
@@ -52,6 +52,11 @@ class ScoreRequest(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
     items: list[Item] = Field(description="the items; at most the server's max_items (see /health)")
     return_votes: bool = Field(False, description="GenRM-CoT: also return each vote's score and rationale")
+    return_steps: bool = Field(
+        False,
+        description="GenRM-CoT/judge on step tasks: also return each item's step verdicts (null where the "
+        "rationales carry no step marks)",
+    )
     prompt_format: Literal["question", "verbatim", "auto"] = Field(
         "question",
         description="question: put `question` into the verifier's prompt template; verbatim: `question` "
@@ -59,10 +64,20 @@ class ScoreRequest(BaseModel):
     )
 
 
+class StepsOut(BaseModel):
+    steps: list[str] = Field(description="the steps as the longest parsed rationale wrote them; 'answer' last")
+    wrong_share: list[float] = Field(description="per step, the share of rationales reaching it that mark it wrong")
+    first_error: int | None = Field(description="predicted first wrong step; -1: no error; null: undecided")
+    votes: int = Field(description="rationales voting for first_error")
+    parsed: int = Field(description="rationales that gave steps, of K")
+    step_min: float = Field(description="the lowest step score, 1 - wrong_share (a PRM's ranking score)")
+
+
 class ScoreResponse(BaseModel):
     scores: list[float] = Field(description="p(correct) per item, in [0, 1]")
     votes: list[list[float]] | None = Field(None, description="per item, the K votes' scores (GenRM-CoT)")
     rationales: list[list[str]] | None = Field(None, description="per item, the K rationales (GenRM-CoT)")
+    steps: list[StepsOut | None] | None = Field(None, description="per item, its step verdicts (return_steps)")
     method: str
 
 
@@ -113,6 +128,7 @@ class DynamicBatcher:
         self._closed = True
         if self._task:
             self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)  # let the cancellation finish
         while self.jobs:
             _, fut, _ = self.jobs.popleft()
             if not fut.done():
@@ -143,9 +159,16 @@ class DynamicBatcher:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            wait = self.jobs[0][2] + self.max_wait_s - time.monotonic()
-            if self.queued_items < self.max_batch_items and wait > 0:
-                await asyncio.sleep(wait)  # a lone request waits a moment for others to share the batch
+            # a lone request waits up to max_wait for others to share the batch; a batch that fills starts at once
+            while self.queued_items < self.max_batch_items:
+                wait = self.jobs[0][2] + self.max_wait_s - time.monotonic()
+                if wait <= 0:
+                    break
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), wait)
+                except asyncio.TimeoutError:
+                    break
             batch: list[tuple[list[Any], asyncio.Future[Any]]] = []
             n = 0
             while self.jobs and (not batch or n + len(self.jobs[0][0]) <= self.max_batch_items):
@@ -304,6 +327,8 @@ def create_app(reward_model, limits: ServeLimits | None = None, api_key: str | N
         if req.return_votes:
             body["votes"] = [r.votes for r in results]
             body["rationales"] = [r.rationales for r in results]
+        if req.return_steps:
+            body["steps"] = [s.to_dict() if (s := r.steps) is not None else None for r in results]
         return body
 
     @app.post("/get_reward", response_model=RewardResponse, dependencies=[Depends(authorize)])
@@ -315,7 +340,7 @@ def create_app(reward_model, limits: ServeLimits | None = None, api_key: str | N
             pairs = [(reward_model.solve_prompt(p, fmt), s) for p, s in texts]
         except GenrmError as e:
             raise HTTPException(422, str(e)) from e
-        return openrlhf_response(await run(pairs))
+        return openrlhf_response(await run(pairs), limits.reward)
 
     @app.get("/health")
     async def health():

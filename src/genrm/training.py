@@ -65,6 +65,39 @@ class _SaveByTime(TrainerCallback):
             self.last = time.time()
 
 
+class _EpochSeeded(torch.utils.data.Sampler):
+    """A length-grouped sampler whose order is drawn from `seed + epoch`, not from the global random state.
+    Transformers' `LengthGroupedSampler` takes no seed, so its order depended on the random state when each epoch
+    began, which a resumed training does not reproduce: the resumed run saw other batches than an unbroken one.
+    The Trainer calls `set_epoch` on it at every epoch, resumed ones included."""
+
+    def __init__(self, sampler, seed: int):
+        self.sampler, self.seed, self.epoch = sampler, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):
+        self.sampler.generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        return iter(self.sampler)
+
+    def __len__(self) -> int:
+        return len(self.sampler)
+
+
+def _seed_length_grouping(trainer, seed: int) -> None:
+    """Make the trainer's length-grouped sampler (if it uses one) reproducible across a resume."""
+    from transformers.trainer_pt_utils import LengthGroupedSampler
+
+    build = trainer._get_train_sampler
+
+    def seeded(*args, **kwargs):
+        sampler = build(*args, **kwargs)
+        return _EpochSeeded(sampler, seed) if isinstance(sampler, LengthGroupedSampler) else sampler
+
+    trainer._get_train_sampler = seeded
+
+
 def _checkpoint_dir(out_dir: Path, data, cfg: TrainConfig, what: str) -> tuple[Path, str | None]:
     """The Trainer's checkpoint folder for this training, and the checkpoint to resume from (None: start).
 
@@ -278,6 +311,7 @@ def _run(
             **(trainer_kwargs or {}),
         )
         trainer.remove_callback(PrinterCallback)  # our progress bar shows the loss
+        _seed_length_grouping(trainer, cfg.seed)
         if report_to:
             for cb in trainer.callback_handler.callbacks:
                 if type(cb).__name__ == "TensorBoardCallback" and cb.logging_dir is None:  # env wins

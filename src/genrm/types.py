@@ -45,6 +45,15 @@ class Result(NamedTuple):
     votes: list[float]
     rationales: list[str]
 
+    @property
+    def steps(self) -> Any:
+        """`genrm.steps.StepVerdicts` read from the rationales (GenRM-CoT or the judge on a step task: per step,
+        the share of rationales marking it wrong, and the predicted first wrong step), or None where the
+        rationales carry no step marks (free text, ORM, GenRM, a malformed rationale)."""
+        from .steps import StepVerdicts
+
+        return StepVerdicts.from_rationales(self.rationales) if self.rationales else None
+
 
 @dataclass
 class Score:

@@ -28,3 +28,10 @@ def env_prompt_format() -> str:
     from ..config import check_prompt_format
 
     return check_prompt_format(os.environ.get("GENRM_PROMPT_FORMAT", "auto"), "GENRM_PROMPT_FORMAT")
+
+
+def env_reward_mode() -> str:
+    """GENRM_REWARD: outcome (default) or step_min (see `genrm.reward.reward_value`)."""
+    from ..reward import check_reward_mode
+
+    return check_reward_mode(os.environ.get("GENRM_REWARD", "outcome"), "GENRM_REWARD")

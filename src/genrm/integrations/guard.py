@@ -20,16 +20,25 @@ retries stop in time, and its calls run in threads.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
 import logging
 import os
 import threading
 import time
+import weakref
 from typing import Any, Sequence
 
 from ..errors import SetupError
 
 log = logging.getLogger("genrm.reward")
+_open: "weakref.WeakSet[GuardedScorer]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    for scorer in list(_open):
+        scorer.close()
 
 DEFAULT_TIMEOUT_S = 300.0
 
@@ -71,6 +80,18 @@ class GuardedScorer:
             threading.Thread(target=self._loop.run_forever, name=f"{name}-batcher", daemon=True).start()
             self.batcher = DynamicBatcher(verifier.score_verbatim, max_batch_items, max_wait_ms / 1000, 1 << 30)
             asyncio.run_coroutine_threadsafe(self.batcher.start(), self._loop).result()
+            _open.add(self)
+
+    def close(self) -> None:
+        """Stop the background batcher of an in-process verifier (queued calls get the fallback). Run at
+        interpreter exit for every scorer still open, so its event loop does not end with a pending task."""
+        if self.batcher is None or self._loop.is_closed() or not self._loop.is_running():
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(self.batcher.stop(), self._loop).result(5)
+        except Exception:  # a loop already gone at exit: nothing left to stop
+            pass
+        self._loop.call_soon_threadsafe(self._loop.stop)
 
     def _count(self, key: str) -> None:
         with self._lock:

@@ -31,14 +31,21 @@ from typing import Any, Sequence
 
 
 def make_reward_func(
-    verifier: Any, prompt_format: str = "auto", timeout_s: float | None = None, fallback_score: float | None = None
+    verifier: Any,
+    prompt_format: str = "auto",
+    timeout_s: float | None = None,
+    fallback_score: float | None = None,
+    reward: str = "outcome",
 ):
-    """`reward_func(queries, prompts, labels) -> {"rewards", "scores", "extra_logs"}` (tensors)."""
+    """`reward_func(queries, prompts, labels) -> {"rewards", "scores", "extra_logs"}` (tensors). `reward`:
+    outcome (p(correct)) or step_min (see `genrm.reward.reward_value`)."""
     import torch
 
     from genrm.integrations import guard as guarding
-    from genrm.reward import openrlhf_pairs, openrlhf_response
+    from genrm.reward import check_reward_mode, openrlhf_pairs, openrlhf_response
     from genrm.types import Result
+
+    check_reward_mode(reward)
 
     guard = guarding.GuardedScorer(verifier, timeout_s, "openrlhf")
     fallback = guarding.fallback_score(fallback_score)
@@ -52,7 +59,7 @@ def make_reward_func(
         keep = [p for p in pairs if p is not None]
         results = guard.score(keep, prompt_format=fmt)
         got = iter(results if results is not None else [Result(fallback, [], [])] * len(keep))
-        body = openrlhf_response([next(got) if p is not None else Result(fallback, [], []) for p in pairs])
+        body = openrlhf_response([next(got) if p is not None else Result(fallback, [], []) for p in pairs], reward)
         return {
             "rewards": torch.tensor(body["rewards"], dtype=torch.float32),
             "scores": torch.tensor(body["scores"], dtype=torch.float32),
@@ -69,6 +76,6 @@ def reward_func(queries: Sequence[str], prompts: Sequence[str] | None = None, la
 
 @lru_cache(maxsize=1)
 def _env_reward_func():
-    from genrm.integrations import env_prompt_format, env_reward_model
+    from genrm.integrations import env_prompt_format, env_reward_mode, env_reward_model
 
-    return make_reward_func(env_reward_model(), env_prompt_format())
+    return make_reward_func(env_reward_model(), env_prompt_format(), reward=env_reward_mode())

@@ -59,12 +59,16 @@ class GRPOReward:
         max_chars: int | None = None,
         name: str = "genrm",
         timeout_s: float | None = None,
+        reward: str = "outcome",
     ):
         """`verifier`: a `RewardModel`/`RemoteRewardModel`, or what `load_reward_model` opens (a run
         folder, a verifier folder, a `genrm serve` URL; default GENRM_VERIFIER). `timeout_s`: deadline
-        of one call (default GENRM_REWARD_TIMEOUT, else 300 s)."""
-        from ..reward import load_reward_model
+        of one call (default GENRM_REWARD_TIMEOUT, else 300 s). `reward`: outcome (p(correct)) or step_min
+        (the lowest step score of a GenRM-CoT/judge rationale's step marks; p(correct) where none are read)."""
+        from ..reward import check_reward_mode, load_reward_model
         from .guard import GuardedScorer
+
+        self.reward = check_reward_mode(reward)
 
         if verifier is None or isinstance(verifier, str) or hasattr(verifier, "__fspath__"):
             verifier = load_reward_model(str(verifier) if verifier is not None else None)
@@ -98,9 +102,11 @@ class GRPOReward:
         """One reward per completion (None: skipped or failed, which TRL turns into NaN and ignores), and the
         logs: TRL's metrics (`log_metric`) and, for GenRM-CoT and the judge, the K votes and the first
         rationale of each completion as columns of TRL's completions table (`log_extra`)."""
+        from ..reward import reward_value, step_logs
+
         out: list[float | None] = [None] * n
         for i, r in zip(keep, results or []):
-            out[i] = float(r.score)
+            out[i] = reward_value(r, self.reward)
         log_metric = kwargs.get("log_metric")
         if callable(log_metric):
             if results and keep:
@@ -110,12 +116,15 @@ class GRPOReward:
             log_metric(f"{self.__name__}/failed_calls", float(failed))
         log_extra = kwargs.get("log_extra")
         if callable(log_extra) and results and any(r.votes for r in results):
-            votes, rationales = [""] * n, [""] * n
+            votes, rationales, firsts = [""] * n, [""] * n, [""] * n
             for i, r in zip(keep, results):
                 votes[i] = " ".join(f"{v:.2f}" for v in r.votes)
                 rationales[i] = r.rationales[0] if r.rationales else ""
+                first = step_logs(r)["genrm_first_error"]
+                firsts[i] = {-2.0: "", -1.0: "none"}.get(first, str(int(first)))
             log_extra(f"{self.__name__}_votes", votes)
             log_extra(f"{self.__name__}_rationale", rationales)
+            log_extra(f"{self.__name__}_first_wrong_step", firsts)
         return out
 
     def __call__(self, prompts: Sequence, completions: Sequence, **kwargs) -> list[float | None]:

@@ -63,9 +63,12 @@ class VerlReward:
         prompt_format: str = "auto",
         timeout_s: float | None = None,
         fallback_score: float | None = None,
+        reward: str = "outcome",
     ):
         from genrm.integrations import guard as guarding
+        from genrm.reward import check_reward_mode
 
+        self.reward = check_reward_mode(reward)
         self.guard = guarding.GuardedScorer(verifier, timeout_s, "verl")
         self.fallback = guarding.fallback_score(fallback_score)
         self.question_key, self.prompt_format = question_key, prompt_format
@@ -76,13 +79,20 @@ class VerlReward:
         return [(_question(info, self.question_key, i), s) for i, (s, info) in infos]
 
     def _dicts(self, results: list | None, n: int) -> list[dict[str, float]]:
+        """verl's dicts: `score` (the reward) and the same extra keys for every item (verl gathers them per key
+        into `reward_extra_info`): `genrm_fallback`; with GenRM-CoT or the judge the votes' spread and the step
+        numbers of `genrm.reward.step_logs`."""
+        from genrm.reward import NOT_READ, reward_value, step_logs
+
         out = []
         for r in results if results is not None else [None] * n:
-            score = self.fallback if r is None else float(r.score)
+            score = self.fallback if r is None else reward_value(r, self.reward)
             d = {"score": score, "genrm_fallback": float(r is None)}
             if self.votes:
                 votes = r.votes if r is not None and r.votes else [score]
                 d.update(genrm_vote_min=float(min(votes)), genrm_vote_max=float(max(votes)))
+                steps = {"genrm_steps_read": 0.0, "genrm_first_error": NOT_READ, "genrm_step_min": score}
+                d.update(step_logs(r) if r is not None else steps)
             out.append(d)
         return out
 
@@ -107,10 +117,11 @@ def make_compute_score(
     prompt_format: str = "auto",
     timeout_s: float | None = None,
     fallback_score: float | None = None,
+    reward: str = "outcome",
 ) -> tuple[Callable, Callable]:
     """`(compute_score, compute_score_batch)` with verl's signatures, around one verifier (in code; the
     async one is `VerlReward(...).compute_score_async`)."""
-    r = VerlReward(verifier, question_key, prompt_format, timeout_s, fallback_score)
+    r = VerlReward(verifier, question_key, prompt_format, timeout_s, fallback_score, reward)
     return r.compute_score, r.compute_score_batch
 
 
@@ -121,7 +132,7 @@ _rewards_lock = threading.Lock()
 def _env_reward(router: str | None = None) -> VerlReward:
     """The process's `VerlReward` from the environment (built once; per router address when verl hosts
     the verifier)."""
-    from genrm.integrations import env_prompt_format, env_reward_model
+    from genrm.integrations import env_prompt_format, env_reward_mode, env_reward_model
 
     source = os.environ.get("GENRM_VERIFIER", "")
     use_router = source in ("", "router")
@@ -143,7 +154,12 @@ def _env_reward(router: str | None = None) -> VerlReward:
                 )
             else:
                 verifier = env_reward_model()
-            _rewards[key] = VerlReward(verifier, os.environ.get("GENRM_QUESTION_KEY", "question"), env_prompt_format())
+            _rewards[key] = VerlReward(
+                verifier,
+                os.environ.get("GENRM_QUESTION_KEY", "question"),
+                env_prompt_format(),
+                reward=env_reward_mode(),
+            )
         return _rewards[key]
 
 

@@ -12,6 +12,7 @@ from ..evaluate import VERIFIER_NAMES, evaluate
 from ..io import environment, read_json, read_jsonl, write_json
 from ..report import markdown_table, plot
 from ..report_html import write_report
+from ..steps import first_error_label
 from ..types import TRAINED_KINDS
 from .run import Run, generator_spec
 from .verification import judge_context, verifier_base
@@ -88,7 +89,14 @@ def evaluate_run(run: Run) -> dict:
         scores[m] = rows
     probes = read_json(run.out("probes.json")) if run.out("probes.json").exists() else {}
     base_correct = probes.pop("base_greedy_correct", None)
-    results = evaluate(problems, cands, scores, seed=run.config.seed, base_correct=base_correct)
+    first_errors = None
+    if hasattr(run.task, "rationale_body"):  # step tasks: the oracle knows every candidate's first wrong step
+        first_errors = {
+            p.id: [first_error_label(run.task.rationale_body(p, c.text)) for c in cands[p.id]] for p in problems
+        }
+    results = evaluate(
+        problems, cands, scores, seed=run.config.seed, base_correct=base_correct, first_errors=first_errors
+    )
     results["probes"] = probes
     for m in ("genrm_cot", "judge"):
         if m in scores:

@@ -1,0 +1,179 @@
+"""Step-level verdicts read from generative verifiers' rationales: a process reward model (PRM) for free.
+
+A GenRM-CoT rationale of the step tasks (last-letter, word sorting) checks the solution step by step and
+then its final answer, in one line:
+
+    " tag -> g/g ok, boj -> j/x wrong, lob extra. Expected gj, got gx."
+
+Each comma-separated part is one step of the candidate, marked `ok`, `wrong`, `missing` (a step the
+candidate lacks) or `extra` (a step it should not have); the last part, "Expected A, got B.", checks the final
+answer, which counts as one more step (wrong when A != B). `parse_rationale` reads one rationale;
+`StepVerdicts.from_rationales` combines the K rationales of a candidate: per step, the share of the rationales
+that reach it and mark it wrong; the predicted first wrong step (ProcessBench's label: an index, or -1 for "no
+error"), by a vote of the rationales' own first wrong steps (ProcessBench's maj@K); a tie goes to the
+earliest wrong step, and "no error" loses a tie.
+
+What is not parsed (and gives no steps rather than a guess): free-text rationales (GSM8K, the judge's own
+wording), a part that is neither a mark nor the final check, a rationale cut before any complete step. A
+rationale cut after some complete steps (hit its token cap) counts for those steps; it votes for a first
+error only if it marked one before the cut, and for "no error" only if it reached the final check.
+
+`first_error_label` is the oracle's label of a candidate (its oracle rationale, parsed the same way), and
+`processbench` the metric: accuracy of the first-error index on erroneous candidates, of "no error" on
+error-free ones, and their harmonic mean (F1).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import asdict, dataclass
+from typing import Any, Sequence
+
+MARKS = {"ok": False, "wrong": True, "missing": True, "extra": True}  # True: the step is wrong
+_PART = re.compile(r"^(?P<step>\S.*?)\s+(?P<mark>ok|wrong|missing|extra)$")
+_FINAL = re.compile(r"\.\s*Expected\s+(?P<expected>[^,]*),\s*got\s+(?P<got>[^.\n]*)\.?\s*$")
+NO_ERROR = -1  # ProcessBench's label of a solution without a wrong step
+
+
+@dataclass(frozen=True)
+class StepMarks:
+    """One rationale: the steps it checked (the final answer check last, as "answer"), whether it marked each
+    wrong, and whether it reached the final check (`complete`)."""
+
+    steps: tuple[str, ...]
+    wrong: tuple[bool, ...]
+    complete: bool
+
+    @property
+    def first_error(self) -> int | None:
+        """Its first wrong step; NO_ERROR when complete without one; None when cut before any."""
+        for i, w in enumerate(self.wrong):
+            if w:
+                return i
+        return NO_ERROR if self.complete else None
+
+
+def parse_rationale(text: str) -> StepMarks | None:
+    """The step marks of one rationale in the step tasks' format, or None if it has none (see the module)."""
+    if not isinstance(text, str):
+        return None
+    text = text.strip()
+    final = _FINAL.search(text)
+    body = text[: final.start()] if final else text
+    parts = [p.strip() for p in body.split(",")]
+    steps: list[str] = []
+    wrong: list[bool] = []
+    for i, part in enumerate(parts):
+        m = _PART.match(part)
+        if m is None:
+            if final is None and i == len(parts) - 1 and steps:  # cut in the middle of this step
+                break
+            return None
+        steps.append(m["step"])
+        wrong.append(MARKS[m["mark"]])
+    if not steps:
+        return None
+    if final is not None:
+        steps.append("answer")
+        wrong.append(final["expected"].strip() != final["got"].strip())
+    return StepMarks(tuple(steps), tuple(wrong), final is not None)
+
+
+@dataclass(frozen=True)
+class StepVerdicts:
+    """A candidate's step verdicts from its K rationales.
+
+    `wrong_share[i]`: of the rationales that reached step i, the share marking it wrong; `steps[i]`: that
+    step as the longest parsed rationale wrote it ("answer" for the final check); `first_error`: the predicted
+    first wrong step (an index, NO_ERROR, or None when no rationale could vote); `votes`: how many rationales
+    voted for it, of `parsed` that had steps (out of all K)."""
+
+    steps: list[str]
+    wrong_share: list[float]
+    first_error: int | None
+    votes: int
+    parsed: int
+
+    @property
+    def step_min(self) -> float:
+        """The PRM score: the lowest per-step score (1 - wrong share), as step-level Best-of-N ranks."""
+        return min(1.0 - w for w in self.wrong_share)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "step_min": self.step_min}
+
+    @classmethod
+    def from_rationales(cls, rationales: Sequence[str]) -> "StepVerdicts | None":
+        marks = [m for m in (parse_rationale(r) for r in rationales) if m is not None]
+        if not marks:
+            return None
+        n = max(len(m.wrong) for m in marks)
+        longest = max(marks, key=lambda m: len(m.wrong))
+        share = []
+        for i in range(n):
+            reached = [m.wrong[i] for m in marks if len(m.wrong) > i]
+            share.append(sum(reached) / len(reached))
+        tally = Counter(m.first_error for m in marks if m.first_error is not None)
+        first, votes = None, 0
+        if tally:  # the most voted; among tied ones the earliest wrong step ("no error" loses a tie)
+            votes = max(tally.values())
+            tied = [k for k, v in tally.items() if v == votes]
+            first = min((k for k in tied if k != NO_ERROR), default=NO_ERROR)
+        return cls(list(longest.steps), share, first, votes, len(marks))
+
+
+def first_error_label(oracle_rationale: str) -> int | None:
+    """The true first wrong step of a candidate from its oracle rationale (None if it does not parse)."""
+    marks = parse_rationale(oracle_rationale)
+    return None if marks is None or not marks.complete else marks.first_error
+
+
+def processbench(labels: Sequence[int], predicted: Sequence[int | None]) -> dict[str, Any]:
+    """ProcessBench's metric: `error_accuracy` (the exact first wrong step, on candidates with one),
+    `correct_accuracy` ("no error" on candidates without one), `f1` their harmonic mean. A prediction of None
+    (nothing parsed, or no vote) is wrong on both."""
+    err = [p == y for y, p in zip(labels, predicted) if y != NO_ERROR]
+    ok = [p == NO_ERROR for y, p in zip(labels, predicted) if y == NO_ERROR]
+    acc_err = sum(err) / len(err) if err else None
+    acc_ok = sum(ok) / len(ok) if ok else None
+    f1 = None
+    if acc_err is not None and acc_ok is not None:
+        f1 = 0.0 if acc_err + acc_ok == 0 else 2 * acc_err * acc_ok / (acc_err + acc_ok)
+    return {"error_accuracy": acc_err, "correct_accuracy": acc_ok, "f1": f1, "n_error": len(err), "n_correct": len(ok)}
+
+
+def step_evaluation(
+    problem_ids: Sequence[str],
+    labels: dict[str, list[int | None]],
+    rationales: dict[str, list[list[str]]],
+    reps: int = 1000,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """ProcessBench on a run's candidates: `labels[pid]` the oracle's first wrong step per candidate (None: no
+    label, left out), `rationales[pid]` each candidate's K rationales. Adds a percentile bootstrap 95% CI of F1
+    over problems, the share of candidates whose rationales gave steps (`parsed`), and the predicted first
+    wrong step per candidate (`predicted`, for the report)."""
+    import random
+
+    pairs: dict[str, list[tuple[int, int | None]]] = {}
+    predicted: dict[str, list[int | None]] = {}
+    parsed = total = 0
+    for pid in problem_ids:
+        verdicts = [StepVerdicts.from_rationales(rs) for rs in rationales[pid]]
+        predicted[pid] = [v.first_error if v else None for v in verdicts]
+        parsed += sum(v is not None for v in verdicts)
+        total += len(verdicts)
+        pairs[pid] = [(y, p) for y, p in zip(labels[pid], predicted[pid]) if y is not None]
+    flat = [x for pid in problem_ids for x in pairs[pid]]
+    out = processbench([y for y, _ in flat], [p for _, p in flat])
+    rng = random.Random(seed)
+    f1s = []
+    for _ in range(reps):
+        sample = [x for pid in rng.choices(list(problem_ids), k=len(problem_ids)) for x in pairs[pid]]
+        f1 = processbench([y for y, _ in sample], [p for _, p in sample])["f1"]
+        if f1 is not None:
+            f1s.append(f1)
+    f1s.sort()
+    ci = [f1s[int(0.025 * len(f1s))], f1s[min(len(f1s) - 1, int(0.975 * len(f1s)))]] if f1s else None
+    return {**out, "ci95_f1": ci, "parsed": parsed / total if total else None, "predicted": predicted}
