@@ -240,6 +240,38 @@ def evaluate(run: Path = RunDir, split: str = Split):
     _finish(r)
 
 
+@app.command()
+@with_config_options
+def sweep(
+    out: Path = typer.Argument(..., help="sweep folder (one run folder per point under points/)"),
+    grid: list[str] = typer.Option(
+        ...,
+        help="FIELD=V1,V2,...: a run setting (e.g. n_verifier_train=1500,3000,6000) or verifier_size=nano,tiny,small "
+        "(alias model); repeat for a grid",
+    ),
+    preset: str = typer.Option("cpu", help=f"settings preset of every point: {', '.join(PRESETS)}"),
+    split: str = Split,
+    jobs: int = typer.Option(1, help="points run at once, each in its own process (1: in this process)"),
+    ray: str = typer.Option(
+        "", help="run the points as Ray tasks: auto (a running cluster), local (a new local instance) or an address"
+    ),
+    overrides: Optional[dict[str, Any]] = None,
+):
+    """Run a grid of runs that share what the swept values do not change; sweep.json, sweep.md, plots, report."""
+    from .sweep import Sweep, parse_grid, run_sweep
+
+    if jobs < 1:
+        raise GenrmError(f"--jobs {jobs}: give 1 or more")
+    sw = Sweep.create(out, preset_config(preset, **(overrides or {})), parse_grid(grid), split=split)
+    summary = run_sweep(sw, jobs=jobs, ray=ray)
+    console.print((out / "sweep.md").read_text(), markup=False, highlight=False, soft_wrap=True)
+    for png in sorted(out.glob("sweep_*.png")):
+        console.print(f"plot:    {png}")
+    console.print(f"results: {out / 'sweep.json'}\nreport:  {out / 'report.html'}")
+    if not summary["complete"]:
+        raise GenrmError(f"{out}: some points have no results; run the same command again to resume")
+
+
 def _results_file(run: Path) -> Path:
     """`run`/results.json, or an error saying how to make it."""
     if not (run / "results.json").exists():
@@ -249,12 +281,18 @@ def _results_file(run: Path) -> Path:
 
 @app.command()
 def report(
-    runs: list[Path] = typer.Argument(..., help="one or more run folders (evaluated)"),
+    runs: list[Path] = typer.Argument(..., help="one or more run folders (evaluated), or one sweep folder"),
     out: Optional[Path] = typer.Option(None, help="HTML file [default: RUN/report.html, or ./report.html for several]"),
 ):
-    """Write one self-contained HTML report of one or more runs (side by side)."""
+    """Write one self-contained HTML report of one or more runs (side by side), or of a sweep folder."""
     from .report_html import write_report
 
+    if len(runs) == 1 and (runs[0] / "sweep.json").exists():
+        from .sweep import Sweep, collect, write_sweep_report
+
+        collect(Sweep(runs[0]))  # the points finished so far
+        console.print(f"report: {write_sweep_report(runs[0], out)}")
+        return
     for r in runs:
         _results_file(r)
     target = out or (runs[0] / "report.html" if len(runs) == 1 else Path("report.html"))

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 from ..candidates import label_candidates, sample_candidates
-from ..config import parse_counts
+from ..config import RunConfig, parse_counts
 from ..errors import GenrmError
 from ..io import read_json, write_json
 from ..pretrain import PretrainConfig, builtin_dir, pretrain
@@ -27,16 +27,19 @@ def pretrained_dir(run: Run) -> Path:
 
 
 def base_dir(run: Run) -> Path:
-    """The built-in base the verifiers start from: `base-<task>/` of the pretraining folder if it has one, else
-    `base/` (one base for every task of a multi-task pretraining run)."""
-    src = pretrained_dir(run)
-    per_task = src / f"base-{run.task.name}"
-    return per_task if (per_task / "config.json").exists() else src / "base"
+    """The built-in base the verifiers start from (see `base_in`)."""
+    return base_in(pretrained_dir(run), run.task.name)
 
 
-def pretrain_config(run: Run) -> PretrainConfig:
-    """`--base pretrain`: the shipped recipe on this run's task, with the run's generator settings."""
-    c = run.config
+def base_in(folder: Path, task: str) -> Path:
+    """The base of a pretraining folder: `base-<task>/` if it has one, else `base/` (one base for every task of a
+    multi-task pretraining run)."""
+    per_task = folder / f"base-{task}"
+    return per_task if (per_task / "config.json").exists() else folder / "base"
+
+
+def pretrain_config(c: RunConfig) -> PretrainConfig:
+    """`--base pretrain`: the shipped recipe on the run's task, with the run's generator settings."""
     return PretrainConfig(
         tasks=c.task,
         words=f"1-{max(parse_counts(c.train_words))}",
@@ -69,7 +72,7 @@ def train_generator(run: Run) -> dict:
         raise GenrmError(f"this run samples from the pretrained generator {c.generator}; there is none to train")
     src = pretrained_dir(run)
     if c.base == "pretrain" and not (src / "pretrain_log.json").exists():
-        pretrain(pretrain_config(run), src)
+        pretrain(pretrain_config(c), src)
     folder = base_dir(run) if c.roles == "one" else src / f"generator-{task.name}"
     if not (folder / "config.json").exists():
         raise GenrmError(
