@@ -288,7 +288,8 @@ def report(
     from .report_html import write_report
 
     if len(runs) == 1 and (runs[0] / "sweep.json").exists():
-        from .sweep import Sweep, collect, write_sweep_report
+        from .sweep import Sweep
+        from .sweep_results import collect, write_sweep_report
 
         collect(Sweep(runs[0]))  # the points finished so far
         console.print(f"report: {write_sweep_report(runs[0], out)}")
