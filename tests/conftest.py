@@ -21,7 +21,8 @@ pytest_plugins = ["skipcheck", "pytester"]  # GENRM_CHECK_SKIPS=1: a skip not in
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("GENRM_CI") == "1":
     settings.load_profile("ci")
-torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+if not os.environ.get("OMP_NUM_THREADS"):  # an explicit thread count (a machine shared with other work) wins
+    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
 
 @pytest.fixture

@@ -95,6 +95,14 @@ def test_smaller_data_size_is_a_subset_of_the_larger_ones_verification_rows(micr
         assert set(_lines(small / "dpo.jsonl")) <= set(_lines(large / "dpo.jsonl"))
 
 
+def test_the_untrained_judge_is_the_same_at_every_data_size(micro_sweep):
+    """The judge is not trained: its worked examples and its scores must not change with the verifiers' data size."""
+    sw = micro_sweep["sweep"]
+    for size in ("nano", "tiny"):
+        small, large = (sw.point_dir({"n_verifier_train": n, "verifier_size": size}) for n in (12, 24))
+        assert _lines(small / "scores" / "judge.jsonl") == _lines(large / "scores" / "judge.jsonl")
+
+
 def test_verifier_sizes_are_pretrained_under_one_recipe_and_trained_at_their_size(micro_sweep):
     from transformers import AutoConfig, AutoModelForCausalLM
 

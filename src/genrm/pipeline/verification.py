@@ -196,9 +196,10 @@ def judge_context(run: Run) -> str:
     problems = run.problems("verifier_train")
     cands = load_candidates(run.file("candidates", "verifier_train.jsonl"), problems)
     rng = random.Random(c.seed + 5)
-    order = rng.sample(problems, len(problems))
     shots: list[str] = []
-    for p in order:
+    # in the file's (random) order, so that a run with fewer training problems (a prefix of the same draw, as in a
+    # data-size sweep) prompts its judge with the same examples
+    for p in problems:
         want = len(shots) % 2 == 1  # incorrect first, then correct, ...
         pick = [cd for cd in cands.get(p.id, []) if bool(cd.correct) == want]
         if pick:
