@@ -67,6 +67,17 @@ def direct_p_yes(model_dir, items, word: str = " Yes") -> list[float]:
     return next_word_prob(model_dir, [SOLVE.format(q=q) + s + DIRECT for q, s in items], word)
 
 
+def direct_p_yes_top_k(model_dir, items, k: int = 20, word: str = " Yes") -> list[float]:
+    """`direct_p_yes` as an OpenAI-compatible server reports it with top-`k` logprobs: 0 where the word is not
+    among the k most likely next tokens."""
+    wid = word_id(model_dir, word)
+    out = []
+    for q, s in items:
+        probs = next_token_probs(model_dir, SOLVE.format(q=q) + s + DIRECT)
+        out.append(probs[wid].item() if wid in probs.topk(k).indices.tolist() else 0.0)
+    return out
+
+
 def cot_votes(model_dir, items, rationales: list[list[str]]) -> list[list[float]]:
     """GenRM-CoT: per item, p(Yes) after each of its rationales and then the decision line."""
     out = []

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 import torch
 
+from by_hand import direct_p_yes_top_k
 from conftest import serving, spawn_server
 from genrm.integrations import env_reward_model
 
@@ -156,8 +157,8 @@ def test_verl_legacy_keys_are_ignored_by_verl_0_9(env_verifier):
 def test_verl_hosting_the_verifier_behind_its_reward_router(micro_run, genrm_reward, run_items, monkeypatch):
     """verl serves the GenRM model itself (vLLM/SGLang) behind its reward router and passes the router's
     address; genrm's async hook reads p(Yes) through it. Here verl's own router fronts an OpenAI-compatible
-    server (tests/openai_server.py) of the micro run's trained GenRM; the expected scores are the same
-    verifier's p(Yes) in process."""
+    server (tests/openai_server.py) of the micro run's trained GenRM; the expected scores are its p(Yes) worked
+    out from the logits, within the server's top-20 logprobs."""
     need("verl", VERL_VERSION)
     from verl.experimental.reward_loop.router.naive_router import NaiveRouter
 
@@ -170,7 +171,8 @@ def test_verl_hosting_the_verifier_behind_its_reward_router(micro_run, genrm_rew
     monkeypatch.delenv("GENRM_VERIFIER", raising=False)  # verl hosts the verifier: the router is used
     monkeypatch.setenv("GENRM_TASK", "last_letter")
     monkeypatch.setenv("GENRM_METHOD", "genrm")
-    expected = [r.score for r in genrm_reward.score(items)]
+    # p(Yes) by hand from the logits, as the server reports it: its top-20 logprobs (0 when " Yes" is not in them)
+    expected = direct_p_yes_top_k(run.file("models", "genrm"), items, k=20)
 
     async def rewards(address):  # as verl passes it: host:port
         calls = [
