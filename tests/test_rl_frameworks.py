@@ -154,7 +154,7 @@ def test_verl_legacy_keys_are_ignored_by_verl_0_9(env_verifier):
     assert config.reward.custom_reward_function.path is None  # main_ppo would use its rule-based score
 
 
-def test_verl_hosting_the_verifier_behind_its_reward_router(micro_run, genrm_reward, run_items, monkeypatch):
+def test_verl_hosting_the_verifier_behind_its_reward_router(micro_run, run_items, monkeypatch):
     """verl serves the GenRM model itself (vLLM/SGLang) behind its reward router and passes the router's
     address; genrm's async hook reads p(Yes) through it. Here verl's own router fronts an OpenAI-compatible
     server (tests/openai_server.py) of the micro run's trained GenRM; the expected scores are its p(Yes) worked

@@ -291,8 +291,8 @@ def report(
         from .sweep import Sweep
         from .sweep_results import collect, write_sweep_report
 
-        collect(Sweep(runs[0]))  # the points finished so far
-        console.print(f"report: {write_sweep_report(runs[0], out)}")
+        collect(Sweep(runs[0]))  # the points finished so far; writes SWEEP/report.html
+        console.print(f"report: {write_sweep_report(runs[0], out) if out else runs[0] / 'report.html'}")
         return
     for r in runs:
         _results_file(r)

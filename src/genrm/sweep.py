@@ -264,7 +264,7 @@ def seed_point(sweep: Sweep, values: dict[str, Any]) -> Path:
     for model in ("generator", "pretrained"):  # linked, not copied (pretrained: a --base pretrain run's base)
         src, dst = root.file("models", model), run.file("models", model)
         if src.exists() and not dst.is_symlink():
-            dst.parent.mkdir(parents=True, exist_ok=True)  # relative: the sweep folder can be moved whole
+            dst.parent.mkdir(parents=True, exist_ok=True)  # relative: the links survive moving the sweep folder
             os.symlink(os.path.relpath(src, dst.parent), dst, target_is_directory=True)
     for s in ("verifier_train", split):
         rows = read_jsonl(root.file("samples", f"{s}.jsonl"))

@@ -83,6 +83,7 @@ def series(summary: dict, axis: str) -> list[tuple[dict[str, Any], dict[str, dic
     panels: dict[tuple, dict[str, dict[str, list]]] = {}
     fixed: dict[tuple, dict[str, Any]] = {}
     pts = sorted(summary["points"], key=lambda p: axis_x(p, axis))
+    kinds = {v: k for k, v in _names().items()}  # display name -> trained kind (training FLOPs are by kind)
     for p in pts:
         key = tuple(str(p["values"][a]) for a in others)
         fixed[key] = {a: p["values"][a] for a in others}
@@ -94,7 +95,7 @@ def series(summary: dict, axis: str) -> list[tuple[dict[str, Any], dict[str, dic
             lo, hi = m["ci95"][n]
             s["lo"].append(lo)
             s["hi"].append(hi)
-            kind = {v: k for k, v in _names().items()}.get(name)
+            kind = kinds.get(name)
             s["flops"].append((p["training"].get(kind) or {}).get("flops") if kind else None)
     return [(fixed[k], panels[k]) for k in panels]
 
