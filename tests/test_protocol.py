@@ -79,6 +79,37 @@ def test_run_splits_are_disjoint_in_any_word_order(tmp_path):
     assert len(run.problems("dev")) == 100 and all(not is_held_out(p, run.task) for p in run.problems("dev"))
 
 
+def test_dev_is_kept_out_of_the_shipped_bases_pretraining_corpus(tmp_path):
+    """The shipped base's corpus, drawn again here from the two runs' logged configs with the function the
+    pretraining drew it with: no dev question (in any order) is in it, although many 2-4-word questions are
+    (the old dev split shared 70 of 300 with it)."""
+    from genrm.io import read_json
+    from genrm.pretrain import builtin_dir
+
+    cfg = preset_config("cpu", task="last_letter", n_test=50, n_dev=300)
+    cfg.n_verifier_train, cfg.n_gen_train = 50, 50
+    run = pipeline.Run.create(tmp_path / "r", cfg)
+    pipeline.make_problems(run)
+    seen = set()
+    for log in ("pretrain_log-run1.json", "pretrain_log.json"):
+        c = read_json(builtin_dir() / log)["config"]
+        pc = PretrainConfig(**{k: v for k, v in c.items() if k in PretrainConfig.__dataclass_fields__})
+        for i, name in enumerate(pc.task_list()):
+            t = get_task(name)
+            dev = corpus_problems(t, pc, pc.n_dev, seed=pc.seed * 100 + 2 * i + 1)
+            held = {" ".join(sorted(p.question.split())) for p in dev}
+            ps = corpus_problems(t, pc, pc.n_problems, seed=pc.seed * 100 + 2 * i, exclude=held)
+            seen |= {" ".join(sorted(p.question.split())) for p in ps}
+        for i, name in enumerate(pc.aux_list()):
+            ps = corpus_problems(get_task(name), pc, pc.n_problems, seed=pc.seed * 100 + 50 + i, words=pc.aux_words)
+            seen |= {" ".join(sorted(p.question.split())) for p in ps}
+    dev_keys = {" ".join(sorted(p.question.split())) for p in run.problems("dev")}
+    assert len(dev_keys) == 300 and not dev_keys & seen
+    # the training split is not filtered: questions like dev's are common in the corpus
+    train_keys = {" ".join(sorted(p.question.split())) for p in run.problems("verifier_train")}
+    assert train_keys & seen
+
+
 def _pairs():
     task = get_task("last_letter")
     ps = task.make_problems(3, [2], seed=0)

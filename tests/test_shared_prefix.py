@@ -61,3 +61,56 @@ def test_cot_verifier_uses_the_shared_prefix(nano):
     slow = naive.score(items)
     assert [r[2] for r in fast] == [r[2] for r in slow]
     assert [r[0] for r in fast] == pytest.approx([r[0] for r in slow], rel=1e-2, abs=1e-4)
+
+
+def _bigram_model():
+    """A Llama whose next token depends only on the current one (attention and MLP outputs zeroed, one-hot
+    embeddings): rationales of different lengths that run through the decision line, greedily, and a p(Yes)
+    after "?" worked out by hand from the head's weights."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from genrm.model import word_tokenizer
+
+    tok = word_tokenizer(["tag"])
+    v, d = len(tok), 152
+    model = LlamaForCausalLM(LlamaConfig(vocab_size=v, hidden_size=d, intermediate_size=8, num_hidden_layers=1,
+                                         num_attention_heads=4, num_key_value_heads=4, pad_token_id=tok.pad_token_id,
+                                         bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+                                         tie_word_embeddings=False))
+    ids = lambda text: tok(text, add_special_tokens=False).input_ids  # noqa: E731
+    with torch.no_grad():
+        for layer in model.model.layers:
+            layer.self_attn.o_proj.weight.zero_()
+            layer.mlp.down_proj.weight.zero_()
+        model.model.embed_tokens.weight.zero_()
+        model.model.embed_tokens.weight[:, :v] = torch.eye(v)
+        head = model.lm_head.weight
+        head.zero_()
+        chain = ids("axyz\nVerification: Is the answer correct (Yes/No)?")
+        for a, b in zip(chain, chain[1:]):
+            head[b, a] = 10.0
+        head[ids("\n")[0], ids("b")[0]] = 10.0  # "b" goes straight to the decision line: the shortest rationale
+        q, yes, no = ids("?")[0], ids(" Yes")[0], ids(" No")[0]
+        head[yes, q], head[no, q] = 0.5, 0.45
+    h = torch.zeros(d)
+    h[q] = 1.0
+    h = h / torch.sqrt((h**2).mean() + model.config.rms_norm_eps)  # the final RMSNorm (weight 1)
+    logits = head.detach() @ h
+    return model.eval(), tok, (logits.softmax(-1)[yes].item(), logits.softmax(-1)[no].item())
+
+
+def test_rationales_that_end_at_the_decision_line_read_p_yes_after_it():
+    """Rationales stopped at the decision line (dataset tasks' stop), of different lengths in one batch: each
+    row's p(Yes) is read after its own "?", as the naive path and the hand computation give, never after a pad
+    (the bug: a shorter row with nothing left to feed was fed the pad token)."""
+    model, tok, (p_yes, p_no) = _bigram_model()
+    engine = TransformersEngine(model, tok, batch_size=64)
+    fmt = VerifyFormat()  # rationale_stop: the decision line
+    prompts = ["Q: 1\nA: 1\nb", "Q: 2\nA: 2\na", "Q: 3\nA: 3\nb"]
+    texts, probs = _check(engine, prompts, fmt, k=2, max_new_tokens=24, temperature=0.0, seed=0)
+    assert [t[0] for t in texts] == ["\n", "xyz\n", "\n"]  # two lengths in one batch, both ending at the line
+    assert 0.3 < p_yes < 0.9  # not saturated: a pad's uniform next token (1/149) would be far off
+    for row in probs:
+        for pair in row:
+            assert pair == pytest.approx([p_yes, p_no], rel=1e-3)

@@ -12,20 +12,20 @@ from genrm.steps import NO_ERROR, StepVerdicts, first_error_label, parse_rationa
 from genrm.tasks import get_task
 from genrm.types import Candidate, Problem, Result
 
-WRONG_2ND = " tag -> g/g ok, boj -> j/x wrong, lob -> b/b ok. Expected gjb, got gxb."
-ALL_OK = " tag -> g/g ok, boj -> j/j ok, lob -> b/b ok. Expected gjb, got gjb."
+WRONG_2ND = " tag -> g/g ok, boj -> j/x wrong (boj -> x), lob -> b/b ok, q extra."
+ALL_OK = " tag -> g/g ok, boj -> j/j ok, lob -> b/b ok, x -> x/x ok."
 
 
 @pytest.mark.parametrize(
     "text, steps, wrong, complete",
     [
-        (WRONG_2ND, ["tag -> g/g", "boj -> j/x", "lob -> b/b", "answer"], [0, 1, 0, 1], True),
-        (ALL_OK, ["tag -> g/g", "boj -> j/j", "lob -> b/b", "answer"], [0, 0, 0, 0], True),
-        # the answer check alone is wrong: an answer that does not follow right steps
-        (" tag -> g/g ok. Expected g, got q.", ["tag -> g/g", "answer"], [0, 1], True),
-        # a step the candidate lacks, and one it should not have
-        (" tag -> g/g ok, boj -> j missing. Expected gj, got g.", ["tag -> g/g", "boj -> j", "answer"], [0, 1, 1], 1),
-        (" tag -> g/g ok, dog -> g extra. Expected g, got gg.", ["tag -> g/g", "dog -> g", "answer"], [0, 1, 1], 1),
+        (WRONG_2ND, ["tag -> g/g", "boj -> j/x", "lob -> b/b", "q"], [0, 1, 0, 1], True),
+        (ALL_OK, ["tag -> g/g", "boj -> j/j", "lob -> b/b", "x -> x/x"], [0, 0, 0, 0], True),
+        # a miscopied word whose letter is right: shown in parentheses, not a wrong step
+        (" tag -> g/g ok (tog -> g), boj -> j/j ok.", ["tag -> g/g", "boj -> j/j"], [0, 0], True),
+        # a piece the answer lacks, and one it should not have
+        (" tag -> g/g ok, boj -> j missing.", ["tag -> g/g", "boj -> j"], [0, 1], 1),
+        (" tag -> g/g ok, g extra (dog -> g).", ["tag -> g/g", "g"], [0, 1], 1),
         # cut by the token cap: the complete steps count, the cut one and everything after do not
         (" tag -> g/g ok, boj -> j/x wrong, lob -> b/", ["tag -> g/g", "boj -> j/x"], [0, 1], False),
         (" tag -> g/g ok, boj -> j/j ok", ["tag -> g/g", "boj -> j/j"], [0, 0], False),
@@ -42,8 +42,9 @@ def test_parser_on_hand_written_rationales(text, steps, wrong, complete):
     [
         "",
         "The solution looks right to me.",  # free text (GSM8K-style, a judge's own words): nothing, not a guess
-        " tag -> g/g fine, boj -> j/j ok. Expected gj, got gj.",  # a mark the format does not have
-        " tag -> g/g ok, garbage here, lob -> b/b ok. Expected gjb, got gjb.",  # a malformed step in the middle
+        " tag -> g/g fine, boj -> j/j ok.",  # a mark the format does not have
+        " tag -> g/g ok, garbage here, lob -> b/b ok.",  # a malformed step in the middle
+        " tag -> g/g ok (a (nested) note).",  # a note holds no parentheses
         " tag -> g/",  # cut before any complete step
         None,
     ],
@@ -63,14 +64,14 @@ def test_k_rationales_shares_and_vote_by_hand():
     cut_ok = " tag -> g/g ok, boj -> j/j ok"  # cut: reaches two steps, votes for nothing
     v = StepVerdicts.from_rationales([WRONG_2ND, WRONG_2ND, ALL_OK, cut_ok, "free text"])
     assert v.parsed == 4  # the free-text one gives no steps
-    # step 0: 0 of 4 wrong; step 1: 2 of 4; steps 2 and answer: reached by 3 (the cut one stops), wrong 0 and 2
+    # step 0: 0 of 4 wrong; step 1: 2 of 4; steps 2 and 3: reached by 3 (the cut one stops), wrong 0 and 2
     assert v.wrong_share == pytest.approx([0.0, 0.5, 0.0, 2 / 3])
     assert v.first_error == 1 and v.votes == 2  # votes: 1, 1, -1 (the cut one abstains)
-    assert v.step_min == pytest.approx(1 / 3)  # the answer check: 1 - 2/3
-    assert v.steps == ["tag -> g/g", "boj -> j/x", "lob -> b/b", "answer"]
+    assert v.step_min == pytest.approx(1 / 3)  # the extra piece: 1 - 2/3
+    assert v.steps == ["tag -> g/g", "boj -> j/x", "lob -> b/b", "q"]
     # a tie between "no error" and a wrong step goes to the wrong step; between two steps, to the earlier
     assert StepVerdicts.from_rationales([WRONG_2ND, ALL_OK]).first_error == 1
-    third = " tag -> g/g ok, boj -> j/j ok, lob -> b/x wrong. Expected gjb, got gjx."
+    third = " tag -> g/g ok, boj -> j/j ok, lob -> b/x wrong."
     assert StepVerdicts.from_rationales([third, WRONG_2ND]).first_error == 1
     assert StepVerdicts.from_rationales([ALL_OK, ALL_OK, WRONG_2ND]).first_error == NO_ERROR
     assert StepVerdicts.from_rationales([cut_ok]).first_error is None  # nobody could vote
@@ -85,9 +86,12 @@ def test_oracle_labels_from_the_task():
     label = lambda solution: first_error_label(task.rationale_body(p, solution))  # noqa: E731
     assert label(" tag -> g, boj -> j, lob -> b. Answer: gjb") == NO_ERROR
     assert label(" tag -> g, boj -> x, lob -> b. Answer: gxb") == 1
-    assert label(" tag -> g, boj -> j, lob -> b. Answer: gjq") == 3  # right steps, wrong answer: the answer step
-    assert label(" tag -> g, boj -> j. Answer: gj") == 2  # a missing step
-    assert label(" tag -> q, boj -> j, lob -> b. Answer: gjb") == 0  # a wrong step, right answer by luck
+    assert label(" tag -> g, boj -> j, lob -> b. Answer: gjq") == 2  # right steps, the answer's 3rd letter wrong
+    assert label(" tag -> g, boj -> j. Answer: gj") == 2  # a missing step (and letter)
+    assert label(" tag -> g, boj -> j, lob -> b. Answer: gjbb") == 3  # an extra letter
+    # the paper's label is the final answer: a wrong step whose answer is right anyway is no error
+    assert label(" tag -> q, boj -> j, lob -> b. Answer: gjb") == NO_ERROR
+    assert label(" tog -> g, boj -> j, lob -> b. Answer: gjb") == NO_ERROR  # a miscopied word, right letter
 
 
 def test_processbench_metric_by_hand():
@@ -114,7 +118,7 @@ def test_evaluate_adds_step_metrics_and_step_level_best_of_n():
         "a": [{"score": 0.2, "rationales": [ALL_OK, ALL_OK]}, {"score": 0.9, "rationales": [WRONG_2ND, WRONG_2ND]}],
         # b: the right one flagged at step 0 by one of two rationales, the wrong one's rationales unreadable
         "b": [
-            {"score": 0.6, "rationales": [ALL_OK, " tag -> q/g wrong. Expected g, got g."]},
+            {"score": 0.6, "rationales": [ALL_OK, " tag -> g/q wrong."]},
             {"score": 0.5, "rationales": ["free", "text"]},
         ],
     }
@@ -162,7 +166,7 @@ def test_server_returns_steps_of_the_documented_shape(fixed):
     assert body["scores"] == [0.3, 0.8, 0.6] and "steps" not in plain
     wrong, ok, malformed = body["steps"]
     assert wrong == {
-        "steps": ["tag -> g/g", "boj -> j/x", "lob -> b/b", "answer"],
+        "steps": ["tag -> g/g", "boj -> j/x", "lob -> b/b", "q"],
         "wrong_share": [0.0, 1.0, 0.0, 1.0],
         "first_error": 1,
         "votes": 2,
@@ -218,7 +222,7 @@ def test_the_report_carries_each_candidates_steps_and_the_step_table():
     (p,) = _browser_data(run)
     assert [c["first_error"] for c in p["candidates"]] == [NO_ERROR, 1]  # the oracle's, shown underlined
     ok, unread = p["methods"]["genrm_cot"]["steps"]
-    assert ok == {"steps": ["tag -> g/g", "boj -> j/j", "lob -> b/b", "answer"], "share": [0.0] * 4, "first": -1}
+    assert ok == {"steps": ["tag -> g/g", "boj -> j/j", "lob -> b/b", "x -> x/x"], "share": [0.0] * 4, "first": -1}
     assert unread is None
     steps = {"f1": 0.5, "ci95_f1": [0.25, 0.75], "error_accuracy": 0.5, "correct_accuracy": 0.5, "n_error": 4,
              "n_correct": 2, "parsed": 0.75}

@@ -24,11 +24,12 @@ space (`is_held_out` reserves a tenth of it for test sets), so no test problem o
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import AbstractSet
 
@@ -380,30 +381,70 @@ def probes(
     return {k: round(v, 4) for k, v in out.items()}
 
 
+def corpus_problem_sets(cfg: PretrainConfig, tasks: list, aux: list):
+    """Each task's dev problems (held out of the corpus), each task's corpus problems and each general list task's,
+    as `build_corpus` draws them (seeded by `cfg`: `corpus_forms` draws them again from a base's log)."""
+    dev: dict[str, list[Problem]] = {}
+    main: dict[str, list[Problem]] = {}
+    side: dict[str, list[Problem]] = {}
+    for i, task in enumerate(tasks):
+        dev[task.name] = corpus_problems(task, cfg, cfg.n_dev, seed=cfg.seed * 100 + 2 * i + 1)
+        held = {canonical(p, task) for p in dev[task.name]}
+        main[task.name] = corpus_problems(task, cfg, cfg.n_problems, seed=cfg.seed * 100 + 2 * i, exclude=held)
+    for i, task in enumerate(aux):
+        side[task.name] = corpus_problems(task, cfg, cfg.n_problems, seed=cfg.seed * 100 + 50 + i, words=cfg.aux_words)
+    return dev, main, side
+
+
 def build_corpus(cfg: PretrainConfig, tasks: list, aux: list, out: Path) -> tuple[dict[str, list[Problem]], list]:
     """The pretraining documents, shuffled (`(prompt, completion)` pairs), and each task's dev problems (held out
     of the corpus). Per task a share of the documents (`documents`), and `aux_share` of them from the general list
     tasks (solve documents only, on `aux_words` words). No document has a held-out question in any word order."""
     rng = random.Random(cfg.seed)
-    dev: dict[str, list[Problem]] = {}
     docs: list[tuple[str, str]] = []
     n_docs = cfg.steps * cfg.batch_size * cfg.seq_len // 60  # ~65 tokens a document; rows reuse them if short
     main_share = 1 - cfg.aux_share if aux else 1.0
+    dev, main, side = corpus_problem_sets(cfg, tasks, aux)
     with progress_bar("building the pretraining corpus", len(tasks) + len(aux)) as (bar, tid):
-        for i, task in enumerate(tasks):
-            dev[task.name] = corpus_problems(task, cfg, cfg.n_dev, seed=cfg.seed * 100 + 2 * i + 1)
-            held = {canonical(p, task) for p in dev[task.name]}
-            problems = corpus_problems(task, cfg, cfg.n_problems, seed=cfg.seed * 100 + 2 * i, exclude=held)
+        for task in tasks:
+            problems = main[task.name]
             per_task = int(n_docs * main_share / len(tasks))
             sampled = sampled_solutions(cfg, task, problems, out) if cfg.candidates_from else None
             docs += documents(task, problems, rng, cfg.solve_share, per_task, sampled, cfg.sampled_share)
             bar.advance(tid)
-        for i, task in enumerate(aux):  # general list skills: solve documents only, longer lists
-            problems = corpus_problems(task, cfg, cfg.n_problems, seed=cfg.seed * 100 + 50 + i, words=cfg.aux_words)
-            docs += documents(task, problems, rng, 1.0, int(n_docs * cfg.aux_share / len(aux)))
+        for task in aux:  # general list skills: solve documents only, longer lists
+            docs += documents(task, side[task.name], rng, 1.0, int(n_docs * cfg.aux_share / len(aux)))
             bar.advance(tid)
     rng.shuffle(docs)
     return dev, docs
+
+
+def corpus_forms(model_dir: str | Path) -> set[str]:
+    """The canonical forms of every question in the pretraining corpus of a base made by `genrm pretrain`, drawn
+    again from the configs in its logs (`pretrain_log*.json` in the model folder and the folder above it: the
+    shipped base's two runs). Empty for a model without such logs (a Hub model: its corpus is unknown).
+
+    A run keeps its dev split out of this set, so that dev is as unseen by the base as the held-out test split
+    and settings chosen on dev are not chosen on problems the base memorised."""
+    from .tasks import get_task
+
+    folder = Path(model_dir)
+    if not folder.is_dir():
+        return set()
+    configs = {}
+    for log in sorted({*folder.glob("pretrain_log*.json"), *folder.parent.glob("pretrain_log*.json")}):
+        c = read_json(log).get("config")
+        if isinstance(c, dict):
+            configs[json.dumps(c, sort_keys=True)] = c
+    known = {f.name for f in fields(PretrainConfig)}
+    forms: set[str] = set()
+    for c in configs.values():
+        cfg = PretrainConfig(**{k: v for k, v in c.items() if k in known})
+        tasks = [get_task(n) for n in cfg.task_list()]
+        aux = [get_task(n) for n in cfg.aux_list()]
+        _, main, side = corpus_problem_sets(cfg, tasks, aux)
+        forms |= {canonical(p, t) for t in tasks + aux for p in {**main, **side}[t.name]}
+    return forms
 
 
 def pretrain(cfg: PretrainConfig, out: str | Path) -> dict:

@@ -1,22 +1,26 @@
 """Step-level verdicts read from generative verifiers' rationales: a process reward model (PRM) for free.
 
-A GenRM-CoT rationale of the step tasks (last-letter, word sorting) checks the solution step by step and
-then its final answer, in one line:
+A GenRM-CoT rationale of the step tasks (last-letter, word sorting) re-derives each step from the question
+and checks the candidate's final answer against it, one piece (a letter, a word) per step, in one line:
 
-    " tag -> g/g ok, boj -> j/x wrong, lob extra. Expected gj, got gx."
+    " tag -> g/g ok, boj -> j/x wrong (boj -> x), lob -> b missing."
 
-Each comma-separated part is one step of the candidate, marked `ok`, `wrong`, `missing` (a step the
-candidate lacks) or `extra` (a step it should not have); the last part, "Expected A, got B.", checks the final
-answer, which counts as one more step (wrong when A != B). `parse_rationale` reads one rationale;
+Each comma-separated part is one step, marked `ok`, `wrong`, `missing` (the answer lacks the step's piece)
+or `extra` (the answer has a piece too many), optionally followed by the candidate's own step in
+parentheses where it differs from the true one; the closing "." says the rationale is complete. **A step is
+wrong exactly when the oracle would mark it so**: the answer's piece at that position differs from the
+re-derived one, or is missing or extra. A miscopied word whose letter (so whose piece of the answer) is
+right is not a wrong step, since the paper's label is the final answer; every step is `ok` exactly when
+the answer is correct. `parse_rationale` reads one rationale;
 `StepVerdicts.from_rationales` combines the K rationales of a candidate: per step, the share of the rationales
 that reach it and mark it wrong; the predicted first wrong step (ProcessBench's label: an index, or -1 for "no
 error"), by a vote of the rationales' own first wrong steps (ProcessBench's maj@K); a tie goes to the
 earliest wrong step, and "no error" loses a tie.
 
 What is not parsed (and gives no steps rather than a guess): free-text rationales (GSM8K, the judge's own
-wording), a part that is neither a mark nor the final check, a rationale cut before any complete step. A
-rationale cut after some complete steps (hit its token cap) counts for those steps; it votes for a first
-error only if it marked one before the cut, and for "no error" only if it reached the final check.
+wording), a part that is not a marked step, a rationale cut before any complete step. A rationale cut after
+some complete steps (hit its token cap) counts for those steps; it votes for a first error only if it marked
+one before the cut, and for "no error" only if it reached the closing ".".
 
 `first_error_label` is the oracle's label of a candidate (its oracle rationale, parsed the same way), and
 `processbench` the metric: accuracy of the first-error index on erroneous candidates, of "no error" on
@@ -31,15 +35,14 @@ from dataclasses import asdict, dataclass
 from typing import Any, Sequence
 
 MARKS = {"ok": False, "wrong": True, "missing": True, "extra": True}  # True: the step is wrong
-_PART = re.compile(r"^(?P<step>\S.*?)\s+(?P<mark>ok|wrong|missing|extra)$")
-_FINAL = re.compile(r"\.\s*Expected\s+(?P<expected>[^,]*),\s*got\s+(?P<got>[^.\n]*)\.?\s*$")
+_PART = re.compile(r"^(?P<step>\S.*?)\s+(?P<mark>ok|wrong|missing|extra)(?:\s+\([^()]*\))?$")
 NO_ERROR = -1  # ProcessBench's label of a solution without a wrong step
 
 
 @dataclass(frozen=True)
 class StepMarks:
-    """One rationale: the steps it checked (the final answer check last, as "answer"), whether it marked each
-    wrong, and whether it reached the final check (`complete`)."""
+    """One rationale: the steps it checked, whether it marked each wrong, and whether it reached its closing
+    "." (`complete`)."""
 
     steps: tuple[str, ...]
     wrong: tuple[bool, ...]
@@ -53,31 +56,33 @@ class StepMarks:
                 return i
         return NO_ERROR if self.complete else None
 
+    @property
+    def verdict(self) -> bool | None:
+        """The verdict the marks imply: True (correct) when complete with every step `ok`, False when any step is
+        wrong, None when cut before either could be known."""
+        return None if self.first_error is None else self.first_error == NO_ERROR
+
 
 def parse_rationale(text: str) -> StepMarks | None:
     """The step marks of one rationale in the step tasks' format, or None if it has none (see the module)."""
     if not isinstance(text, str):
         return None
     text = text.strip()
-    final = _FINAL.search(text)
-    body = text[: final.start()] if final else text
-    parts = [p.strip() for p in body.split(",")]
+    complete = text.endswith(".")
+    parts = [p.strip() for p in text.removesuffix(".").split(",")]
     steps: list[str] = []
     wrong: list[bool] = []
     for i, part in enumerate(parts):
         m = _PART.match(part)
         if m is None:
-            if final is None and i == len(parts) - 1 and steps:  # cut in the middle of this step
+            if not complete and i == len(parts) - 1 and steps:  # cut in the middle of this step
                 break
             return None
         steps.append(m["step"])
         wrong.append(MARKS[m["mark"]])
     if not steps:
         return None
-    if final is not None:
-        steps.append("answer")
-        wrong.append(final["expected"].strip() != final["got"].strip())
-    return StepMarks(tuple(steps), tuple(wrong), final is not None)
+    return StepMarks(tuple(steps), tuple(wrong), complete)
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,7 @@ class StepVerdicts:
     """A candidate's step verdicts from its K rationales.
 
     `wrong_share[i]`: of the rationales that reached step i, the share marking it wrong; `steps[i]`: that
-    step as the longest parsed rationale wrote it ("answer" for the final check); `first_error`: the predicted
+    step as the longest parsed rationale wrote it; `first_error`: the predicted
     first wrong step (an index, NO_ERROR, or None when no rationale could vote); `votes`: how many rationales
     voted for it, of `parsed` that had steps (out of all K)."""
 

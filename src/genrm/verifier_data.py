@@ -7,12 +7,19 @@ Rows use TRL's conventions: `prompt` + `completion` (SFT), plus `label` (unpaire
   the task's oracle rationale ending in the decision line and " Yes"/" No"
 - DPO rows (TRL's preference form): prompt = solve prompt, chosen = a correct candidate, rejected = an
   incorrect candidate of the same problem; each candidate of the balanced set is in exactly one pair
-- unified training: solution-generation rows (correct solutions) mixed in at `lambda` per verification row.
+- unified training: solution-generation rows mixed in at `lambda` per verification row: the reference solution
+  of a problem where the task writes one step by step (the list tasks: a sampled "correct" candidate often
+  has a miscopied word whose letter is right, which would teach the very error the rationale must catch),
+  else the problem's correct candidates (dataset tasks, whose reference is not in the generator's format).
+
+`rationale_coherence` counts, for any GenRM-CoT rows, whether each rationale's verdict follows from its
+steps (written into `verifier_data/stats.json` by every run).
 """
 
 from __future__ import annotations
 
 import random
+import re
 from typing import Any, Sequence
 
 from .errors import GenrmError
@@ -116,7 +123,11 @@ def build_verifier_rows(
     if unified_lambda > 0:
         rng = random.Random(seed + 1)
         problems = list({p.id: p for p, _ in pairs}.values())
-        correct = [(p, c.text) for p, c in pairs if c.correct] or [(p, task.reference_solution(p)) for p in problems]
+        if task.has_oracle:  # step tasks: the reference solution, every step right (see the module)
+            correct = [(p, task.reference_solution(p)) for p, c in pairs if c.correct]
+        else:
+            correct = [(p, c.text) for p, c in pairs if c.correct]
+        correct = correct or [(p, task.reference_solution(p)) for p in problems]
         for kind in ("genrm", "genrm_cot"):
             n_gen = round(unified_lambda * len(rows[kind]))
             drawn = rng.choices(correct, k=n_gen)
@@ -124,6 +135,49 @@ def build_verifier_rows(
             rows[kind] = rows[kind] + gen_rows
             random.Random(seed + 2).shuffle(rows[kind])
             stats[f"unified_rows_{kind}"] = n_gen
+        stats["unified_solutions"] = "reference" if task.has_oracle else "correct candidates"
     stats["verification_rows"] = len(pairs)
     stats["cot_rows"] = sum(1 for r in rows["genrm_cot"] if "label" in r)
+    stats["cot_coherence"] = rationale_coherence(rows["genrm_cot"], fmt)
     return rows, stats
+
+
+# a free-text rationale's negative judgement of a step (teacher-written, GSM8K-style), unless negated ("no error")
+_NEGATIVE = re.compile(r"(?<!\bno )(?<!\bnot )\b(incorrect|wrong|mistakes?|errors?|not correct)\b", re.IGNORECASE)
+
+
+def rationale_coherence(rows: Sequence[dict], fmt: VerifyFormat | None = None) -> dict[str, Any]:
+    """Does each GenRM-CoT row's verdict follow from its steps? Counts over the rows with a label.
+
+    A rationale in the step tasks' format (`genrm.steps`) has a negative step judgement when any step is
+    marked `wrong`, `missing` or `extra`; a free-text one (a teacher's) when it says a step is incorrect,
+    wrong, a mistake or an error (not "no error"). `yes_negative` / `yes_clean`, `no_negative` / `no_clean`:
+    rows by label and by that judgement; `yes_negative_share`: the share of " Yes" rows holding a negative
+    judgement (0 for coherent data); `marks_match_label`: of the step-format rationales that parse and are
+    complete, the share whose verdict computed from the marks equals the row's label (1 for coherent data)."""
+    from .steps import parse_rationale
+
+    fmt = fmt or VerifyFormat()
+    out = {"yes_negative": 0, "yes_clean": 0, "no_negative": 0, "no_clean": 0, "step_format": 0, "free_text": 0}
+    match = judged = 0
+    for r in rows:
+        if "label" not in r:
+            continue
+        body = str(r["completion"]).split(fmt.decision)[0]
+        marks = parse_rationale(body)
+        if marks is not None:
+            out["step_format"] += 1
+            negative = any(marks.wrong)
+            if marks.verdict is not None:
+                judged += 1
+                match += marks.verdict == bool(r["label"])
+        else:
+            out["free_text"] += 1
+            negative = _NEGATIVE.search(body) is not None
+        out[f"{'yes' if r['label'] else 'no'}_{'negative' if negative else 'clean'}"] += 1
+    n_yes = out["yes_negative"] + out["yes_clean"]
+    return {
+        **out,
+        "yes_negative_share": out["yes_negative"] / n_yes if n_yes else None,
+        "marks_match_label": match / judged if judged else None,
+    }

@@ -122,8 +122,10 @@ def sample_and_decide(
                 else:
                     redo.append(r)
                     cont = []
-                in_cache = min(common, steps - 1)
-                feeds.append(cont[in_cache:] + prefix_ids or [tok.pad_token_id])
+                # at least one token is fed, so p(Yes) is read after the row's own last token: a row whose whole
+                # continuation was generated (the stop string is the decision line) re-feeds its last one
+                in_cache = min(common, steps - 1, len(cont) + len(prefix_ids) - 1)
+                feeds.append(cont[in_cache:] + prefix_ids)
                 kept_lens.append(in_cache)
                 rows.append(rationale)
             width_feed = max(len(f) for f in feeds)

@@ -49,7 +49,8 @@ def rationale_faithfulness(run: Run, method: str, problems, cands) -> dict | Non
     """How the sampled rationales of a CoT method compare with the oracle's, on the test candidates.
 
     `step_agreement`: share of checked steps written exactly as the oracle writes them (re-derived step,
-    the candidate's result, ok / wrong / missing / extra); `exact`: share of rationales equal to the oracle's.
+    the answer's piece, ok / wrong / missing / extra, the candidate's differing step); `exact`: share of
+    rationales equal to the oracle's.
     """
     task = run.task
     if not hasattr(task, "rationale_body"):
@@ -59,9 +60,9 @@ def rationale_faithfulness(run: Run, method: str, problems, cands) -> dict | Non
     for p in problems:
         for cd, sc in zip(cands[p.id], rows[p.id]):
             oracle = task.rationale_body(p, cd.text).strip()
-            o_steps = oracle.split(". Expected")[0].split(", ")
+            o_steps = oracle.removesuffix(".").split(", ")
             for r in sc.get("rationales") or []:
-                r_steps = r.strip().split(". Expected")[0].split(", ")
+                r_steps = r.strip().removesuffix(".").split(", ")
                 agree += sum(a == b for a, b in zip(o_steps, r_steps))
                 steps += max(len(o_steps), len(r_steps))
                 exact += r.strip() == oracle

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import random
+from functools import lru_cache
 from pathlib import Path
 
 from ..config import parse_counts
 from ..errors import GenrmError
 from ..io import write_jsonl
-from ..pretrain import HELD_OUT_EVERY, canonical, is_held_out
+from ..pretrain import HELD_OUT_EVERY, canonical, corpus_forms, is_held_out
 from ..schemas import CandidatesRow, ProblemRow, read_rows
 from ..tasks import DataTask
 from ..types import Problem
@@ -22,7 +23,10 @@ def make_problems(run: Run) -> dict:
     the generator's dev set (its stopping check) is drawn from the training distribution, never from the
     test set. Test questions of generated tasks come only from the held-out tenth of the question space
     (`genrm.pretrain.is_held_out`, on the canonical form), so the shipped pretrained model has seen none of
-    them nor any permutation of them, whatever the seed.
+    them nor any permutation of them, whatever the seed. Dev questions (where settings are chosen) are kept
+    out of the base's pretraining corpus too, where its logs tell what that was (`corpus_forms`), so dev is
+    as unseen as test. Each split draws from its own named random stream (`<seed>:<split>`), which no
+    pretraining corpus (integer seeds) shares.
     """
     c, task = run.config, run.task
     if c.test_candidates:
@@ -34,15 +38,35 @@ def make_problems(run: Run) -> dict:
     plan = [("test", c.n_test, test_w), ("dev", c.n_dev, test_w), ("verifier_train", c.n_verifier_train, train_w)]
     plan += [("gen_dev", N_DEV, train_w), ("gen_train", c.n_gen_train, train_w)]
     held: set[str] = set()
+    seen_by_base = base_corpus(run) if c.n_dev > 0 else frozenset()
     counts = {}
-    for i, (split, n, words) in enumerate(plan):
+    for split, n, words in plan:
         # test questions come only from the held-out tenth of the question space, which no pretraining sees
-        drawn = task.make_problems(n * (4 * HELD_OUT_EVERY if split == "test" else 2), words, seed=c.seed * 7 + i)
+        draws = n * (4 * HELD_OUT_EVERY if split == "test" else 8 if split == "dev" else 2)
+        drawn = task.make_problems(draws, words, seed=f"{c.seed}:{split}")
         fresh = [p for p in drawn if canonical(p, task) not in held and is_held_out(p, task) == (split == "test")]
+        if split == "dev":
+            fresh = [p for p in fresh if canonical(p, task) not in seen_by_base]
         ps = _unique(fresh, task)[:n]
         held |= {canonical(p, task) for p in ps}
         counts[split] = write_jsonl(run.file("problems", f"{split}.jsonl"), (p.to_dict() for p in ps))
     return counts
+
+
+def base_corpus(run: Run) -> frozenset[str]:
+    """Canonical forms of the questions the run's base and generator were pretrained on, where a `genrm pretrain`
+    log beside the model tells (the shipped base: both of its runs); empty for other models."""
+    from .generation import base_dir
+
+    c = run.config
+    folders = {str(base_dir(run))} if not c.generator else set()
+    folders |= {s for s in (c.generator, c.verifier_base) if s and Path(s).is_dir()}
+    return frozenset().union(*(_corpus_forms(str(Path(f).resolve())) for f in folders))
+
+
+@lru_cache(maxsize=8)
+def _corpus_forms(folder: str) -> frozenset[str]:
+    return frozenset(corpus_forms(folder))
 
 
 def _data_problems(run: Run) -> dict:

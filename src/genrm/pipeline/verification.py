@@ -19,7 +19,7 @@ from ..schemas import PreferenceRow, VerifierRow, read_rows
 from ..teacher import teacher_rationales
 from ..training import train_dpo, train_lm, train_orm
 from ..types import TRAINED_KINDS, Verifier
-from ..verifier_data import balanced_pairs, build_verifier_rows
+from ..verifier_data import balanced_pairs, build_verifier_rows, rationale_coherence
 from ..verifiers import build_verifier
 from .run import Run, _engine, generator_spec
 
@@ -74,6 +74,8 @@ def _copy_verifier_rows(run: Run) -> dict:
         if run.config.n_verifier_train and len(rows) > run.config.n_verifier_train:
             rows = rows[: run.config.n_verifier_train]  # imported rows are shuffled: a prefix is a random slice
         stats[kind] = {"rows": len(rows), "yes": sum(bool(r.get("label")) for r in rows)}
+        if kind == "genrm_cot":
+            stats["cot_coherence"] = rationale_coherence(rows, run.fmt)
         write_jsonl(run.file("verifier_data", f"{kind}.jsonl"), rows)
     write_json(run.file("verifier_data", "stats.json"), stats)
     return stats

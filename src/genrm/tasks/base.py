@@ -5,15 +5,20 @@ A solution is a list of steps followed by the final answer, in a compact format:
     " tag -> g, boj -> j. Answer: gj"
 
 The oracle verification rationale re-derives every step from the *question* (which is the
-reference solution's step) and annotates it with the candidate's result for that step, then
-compares the final answers and ends in the paper's Yes/No line, whose verdict is the label by
-construction. For the candidate " tag -> g, boj -> x. Answer: gx":
+reference solution's step) and checks the candidate's final answer against it piece by piece (a letter
+of last-letter's answer, a word of a sorted list), so that no check compares more than one piece. Each
+part is `true step/answer's piece MARK`, where MARK is `ok` (the pieces are equal), `wrong`, `missing`
+(the answer is shorter) or `extra` (longer); where the candidate's own step differs from the true one,
+the part ends with that step in parentheses, so a miscopied word is readable even when its letter (and
+so the answer) is right. The verdict is the paper's label (the final answer is correct), and it is
+" Yes" exactly when every mark is `ok`: the answer equals the truth iff it has as many pieces and each
+is equal. For the candidate " tag -> g, bob -> j, lob -> x. Answer: gjx" of "tag boj lob":
 
-    " tag -> g/g ok, boj -> j/x wrong. Expected gj, got gx.
+    " tag -> g/g ok, boj -> j/j ok (bob -> j), lob -> b/x wrong (lob -> x).
     Verification: Is the answer correct (Yes/No)? No"
 
 Re-deriving from the question is what the generator itself does, so the verifier writes steps it
-already knows how to write and only copies the candidate's result beside each one.
+already knows how to write and only copies the candidate's piece beside each one.
 `perturb` makes synthetic wrong solutions (a wrong step, a dropped, added or swapped word, an
 answer that does not follow the steps) for pretraining the built-in model.
 """
@@ -66,10 +71,6 @@ class StepTask:
     def answer_for(self, words: list[str]) -> str:
         raise NotImplementedError
 
-    def step_result(self, step: str) -> str:
-        """The part of a candidate's step quoted beside a wrong step (default: the whole step)."""
-        return step
-
     def corrupt_step(self, step: str, rng: random.Random) -> str:
         """A plausible wrong version of one true step (default: the step unchanged)."""
         return step
@@ -83,7 +84,7 @@ class StepTask:
         return list(self.words)
 
     # -- problems -------------------------------------------------------------------
-    def make_problems(self, n: int, n_words: Sequence[int], seed: int) -> list[Problem]:
+    def make_problems(self, n: int, n_words: Sequence[int], seed: int | str) -> list[Problem]:
         """`n` problems with a word count drawn uniformly from `n_words`, seeded."""
         if n < 0:
             raise GenrmError(f"n={n}: the number of problems must be >= 0")
@@ -128,21 +129,37 @@ class StepTask:
         return [s.strip() for s in body.split(",") if s.strip()] if body else []
 
     # -- oracle verification -------------------------------------------------------------
-    def rationale_body(self, problem: Problem, solution: str) -> str:
-        """Re-derive every step from the question, annotate it with the candidate's; compare the answers."""
+    def answer_pieces(self, answer: str) -> list[str]:
+        """The pieces a final answer is checked by, one per step (default: space-separated words; exact:
+        joining them with single spaces gives the answer back, so equal pieces mean an equal answer)."""
+        return answer.split(" ")
+
+    def step_marks(self, problem: Problem, solution: str) -> list[tuple[str, str, str, str]]:
+        """The oracle's checks of `solution`, one per answer piece: (true step or "", the answer's piece or "",
+        mark, the candidate's step where it differs from the true one, else ""). The mark is `ok` exactly when
+        the piece equals the true one, so every mark is `ok` exactly when the final answer is correct."""
         truth = self.steps(problem.question.split())
-        cand = self.candidate_steps(solution)[: len(truth) + self.max_extra_steps]
-        parts = []
-        for i in range(max(len(truth), len(cand))):
-            if i >= len(truth):
-                parts.append(f"{cand[i]} extra")
-            elif i >= len(cand):
-                parts.append(f"{truth[i]} missing")
-            else:  # the candidate's result is copied first, so ok / wrong compares two adjacent pieces
-                verdict = "ok" if cand[i] == truth[i] else "wrong"
-                parts.append(f"{truth[i]}/{self.step_result(cand[i])} {verdict}")
+        want = self.answer_pieces(problem.answer.strip())
         got = self.extract_answer(solution)
-        return " " + ", ".join(parts) + f". Expected {problem.answer}, got {got if got else 'none'}."
+        have = self.answer_pieces(got)[: len(want) + self.max_extra_steps] if got else []
+        cand = self.candidate_steps(solution)
+        out = []
+        for i in range(max(len(want), len(have))):
+            step = truth[i] if i < len(want) else ""
+            piece = have[i] if i < len(have) else ""
+            mark = "extra" if i >= len(want) else "missing" if i >= len(have) else "ok" if piece == want[i] else "wrong"
+            theirs = cand[i] if i < len(cand) and cand[i] != step else ""
+            out.append((step, piece, mark, theirs))
+        return out
+
+    def rationale_body(self, problem: Problem, solution: str) -> str:
+        """Re-derive every step from the question and check the answer's piece beside it (see the module)."""
+        parts = []
+        for step, piece, mark, theirs in self.step_marks(problem, solution):
+            shown = _shown(piece)
+            head = f"{step}/{shown}" if step and mark != "missing" else step or shown
+            parts.append(f"{head} {mark}" + (f" ({_shown(theirs)})" if theirs else ""))
+        return " " + ", ".join(parts) + "."
 
     # -- synthetic wrong solutions (pretraining data) ----------------------------------------
     def solution_from(self, steps: list[str], answer: str) -> str:
@@ -196,3 +213,12 @@ class StepTask:
     def oracle_rationale(self, problem: Problem, solution: str, decision: str = DECISION) -> str:
         verdict = " Yes" if self.is_correct(problem, solution) else " No"
         return self.rationale_body(problem, solution) + "\n" + decision + verdict
+
+
+_UNSHOWN = re.compile(r"[\s,()/]+")
+
+
+def _shown(text: str) -> str:
+    """A candidate's piece or step as a rationale part can hold it: separators (whitespace, commas,
+    parentheses, slashes) become one space; an empty piece is written `none`."""
+    return _UNSHOWN.sub(" ", text).strip() or "none"

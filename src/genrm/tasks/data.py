@@ -188,7 +188,7 @@ class DataTask:
         raise NotImplementedError
 
     # -- shared -------------------------------------------------------------------------
-    def make_problems(self, n: int, n_words: Sequence[int] = (), seed: int = 0) -> list[Problem]:
+    def make_problems(self, n: int, n_words: Sequence[int] = (), seed: int | str = 0) -> list[Problem]:
         import random
 
         ps = self.load("train")

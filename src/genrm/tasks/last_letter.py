@@ -25,6 +25,10 @@ class LastLetter(StepTask):
     def answer_for(self, words: list[str]) -> str:
         return "".join(self.letter(w) for w in words)
 
+    def answer_pieces(self, answer: str) -> list[str]:
+        """One letter per step: the answer's characters."""
+        return list(answer)
+
     def step_result(self, step: str) -> str:
         return step.split(" -> ")[-1]
 
