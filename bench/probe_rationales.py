@@ -5,15 +5,18 @@ rationale does it get wrong?
 
 For pairs of one right and one wrong candidate per test problem (the generator's own samples), feeds the
 GenRM-CoT prompt + the oracle rationale and reports the greedy next-token accuracy per role: the re-derived
-step result (`truth`), the candidate's result copied beside it (`candidate`), the ok / wrong mark, other
-tokens, and the verdict; plus the AUROC of p(Yes) after the oracle rationale. Roles are read from the step
-format `word -> x/y ok` (last-letter); for other tasks only mark / verdict / other are told apart.
+step result (`truth`), the piece of the candidate's answer copied beside it (`candidate`; before the coherent
+rationales, the candidate's step result), the ok / wrong / missing / extra mark, other tokens (the question's
+words, the candidate's differing step in parentheses), and the verdict; plus the AUROC of p(Yes) after the
+oracle rationale. Roles are read from the step format `word -> x/y ok` (last-letter); for other tasks only
+mark / verdict / other are told apart.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import dataclasses
 import json
 import random
 
@@ -32,14 +35,18 @@ def main() -> None:
     ap.add_argument("model")
     ap.add_argument("run")
     ap.add_argument("--pairs", type=int, default=300)
+    ap.add_argument("--split", default="test", help="test, or dev (a run made with --split dev)")
+    ap.add_argument("--no-restate", action="store_true", help="a model trained without the question restated")
     a = ap.parse_args()
     run = Run(a.run)
     task, fmt = run.task, run.task.verify_format
+    if a.no_restate:
+        fmt = dataclasses.replace(fmt, restate_question=False)
     tok = AutoTokenizer.from_pretrained(a.model)
     model = AutoModelForCausalLM.from_pretrained(a.model).eval()
-    problems = {p.id: p for p in run.problems("test")}
+    problems = {p.id: p for p in run.problems(a.split)}
     rng, pairs = random.Random(0), []
-    for row in read_rows(run.file("candidates", "test.jsonl"), CandidatesRow):
+    for row in read_rows(run.file("candidates", f"{a.split}.jsonl"), CandidatesRow):
         ok = [c["text"] for c in row["candidates"] if c["correct"]]
         bad = [c["text"] for c in row["candidates"] if not c["correct"]]
         if ok and bad:

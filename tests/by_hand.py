@@ -11,7 +11,7 @@ from functools import lru_cache
 SOLVE = "Q: last letters of {q}\nA:"
 DECISION = "Verification: Is the answer correct (Yes/No)?"
 DIRECT = "\n" + DECISION
-COT = "\nVerification: Let's verify step by step.\n"
+COT = "\nVerification: Let's verify step by step.\n"  # then, for the step tasks, the question again (SOLVE)
 
 
 @lru_cache(maxsize=4)
@@ -79,10 +79,11 @@ def direct_p_yes_top_k(model_dir, items, k: int = 20, word: str = " Yes") -> lis
 
 
 def cot_votes(model_dir, items, rationales: list[list[str]]) -> list[list[float]]:
-    """GenRM-CoT: per item, p(Yes) after each of its rationales and then the decision line."""
+    """GenRM-CoT: per item, p(Yes) after the question restated, each of its rationales and the decision line."""
     out = []
     for (q, s), rs in zip(items, rationales):
-        texts = [SOLVE.format(q=q) + s + COT + r + ("" if r.endswith("\n") else "\n") + DECISION for r in rs]
+        head = SOLVE.format(q=q) + s + COT + SOLVE.format(q=q)
+        texts = [head + r + ("" if r.endswith("\n") else "\n") + DECISION for r in rs]
         out.append(next_word_prob(model_dir, texts))
     return out
 

@@ -102,6 +102,6 @@ def test_build_verifier_names_bad_methods_and_resolves_the_rationale_cap(nano, t
     tok.save_pretrained(tmp_path / "m")
     step_fmt = get_task("last_letter").verify_format
     v = build_verifier("genrm_cot", str(tmp_path / "m"), step_fmt, k=3)
-    assert isinstance(v, CoTVerifier) and v.k == 3 and v.max_new_tokens == step_fmt.max_rationale_tokens == 96
+    assert isinstance(v, CoTVerifier) and v.k == 3 and v.max_new_tokens == step_fmt.max_rationale_tokens == 128
     assert build_verifier("judge", str(tmp_path / "m"), VerifyFormat()).max_new_tokens == 256
     assert build_verifier("genrm_cot", str(tmp_path / "m"), step_fmt, max_new_tokens=7).max_new_tokens == 7

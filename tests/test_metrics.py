@@ -150,3 +150,30 @@ def test_fooled_and_rescued_flags_worked_by_hand():
         "both right": (False, False),
         "none right": (False, False),
     }
+
+
+def test_paired_differences_worked_by_hand():
+    """Three problems, two candidates each (one right, one wrong). ORM ranks the right one first on problems
+    0 and 1, GenRM only on problem 0; both are tied with nothing else. Best-of-2 per problem: ORM 1, 1, 0;
+    GenRM 1, 0, 0; so ORM - GenRM = (0 + 1 + 0) / 3 with one problem won, none lost. Self-consistency: two
+    distinct answers, one vote each: a tie, 0.5 per problem."""
+    from genrm.types import Candidate, Problem
+
+    problems = [Problem(f"p{i}", "q", "a") for i in range(3)]
+    cands = {p.id: [Candidate(p.id, 0, "x", "a", True), Candidate(p.id, 1, "y", "b", False)] for p in problems}
+    orm = {"p0": [0.9, 0.1], "p1": [0.8, 0.2], "p2": [0.3, 0.7]}
+    genrm = {"p0": [0.6, 0.5], "p1": [0.4, 0.5], "p2": [0.1, 0.9]}
+    scores = {
+        "orm": {k: [{"score": s} for s in v] for k, v in orm.items()},
+        "genrm": {k: [{"score": s} for s in v] for k, v in genrm.items()},
+    }
+    paired = evaluate(problems, cands, scores)["paired"]
+    d = paired["ORM - GenRM"]
+    assert d["difference"] == pytest.approx(1 / 3) and d["wins"] == 1 and d["losses"] == 0
+    # the paired bootstrap resamples problems: the difference per problem is 0, 1, 0, so the CI lies in [0, 1]
+    assert 0.0 <= d["ci95"][0] <= 1 / 3 <= d["ci95"][1] <= 1.0
+    sc = paired["ORM - self-consistency"]
+    assert sc["difference"] == pytest.approx((0.5 + 0.5 - 0.5) / 3) and sc["wins"] == 2 and sc["losses"] == 1
+    assert paired["GenRM - pass@1"]["difference"] == pytest.approx((0.5 - 0.5 - 0.5) / 3)
+    assert set(paired) == {"ORM - self-consistency", "ORM - pass@1", "GenRM - self-consistency",
+                           "GenRM - pass@1", "ORM - GenRM"}

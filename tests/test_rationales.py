@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from genrm.candidates import label_candidates
-from genrm.formats import DECISION, VerifyFormat
+from genrm.formats import DECISION
 from genrm.io import read_jsonl, write_jsonl
 from genrm.steps import NO_ERROR, parse_rationale
 from genrm.tasks import get_task
@@ -166,7 +166,7 @@ def test_every_verifiers_rows_point_the_right_way(name, tmp_path):
     truth = {(c.problem_id, c.text): c.correct for cs in cands.values() for c in cs}
     by_id = {p.id: p for p in problems}
     pairs, _ = balanced_pairs(problems, cands, seed=0)
-    fmt = VerifyFormat()
+    fmt = task.verify_format
     rows, stats = build_verifier_rows(task, pairs, fmt, unified_lambda=1 / 3, seed=0)
     solution_of = {task.prompt(p): p for p in problems}
 
@@ -197,7 +197,9 @@ def test_every_verifiers_rows_point_the_right_way(name, tmp_path):
             continue
         n_cot += 1
         sp, text = r["prompt"].split("\nA:", 1)
-        ok = right(sp + "\nA:", text.removesuffix(fmt.cot))
+        # the CoT prompt: question, candidate, the CoT line, the question restated (step tasks)
+        assert text.endswith(fmt.cot + sp + "\nA:")
+        ok = right(sp + "\nA:", text.removesuffix(fmt.cot + sp + "\nA:"))
         assert r["completion"].endswith(DECISION + (" Yes" if ok else " No"))
         assert any(parse_rationale(r["completion"].split("\n")[0]).wrong) == (not ok)
     assert n_cot == len(pairs) and stats["unified_rows_genrm_cot"] > 0

@@ -228,9 +228,11 @@ class RunConfig:
     )
     report_to: str = field(default="none", metadata={"help": REPORT_TO_HELP})
     k_votes: int = field(default=4, metadata={"help": "K: rationales sampled per candidate by GenRM-CoT and the judge"})
-    cot_temperature: float = field(default=1.0, metadata={"help": "temperature of sampled rationales"})
+    cot_temperature: float = field(
+        default=0.3, metadata={"help": "temperature of sampled rationales (0.3: chosen on the dev split over 1.0)"}
+    )
     cot_max_new_tokens: int = field(
-        default=0, metadata={"help": "rationale token cap (0: the task's; 96 built-in tasks, else 256)"}
+        default=0, metadata={"help": "rationale token cap (0: the task's; 128 built-in tasks, else 256)"}
     )
     # runtime
     seed: int = field(default=0, metadata={"help": "random seed of every stage"})

@@ -33,12 +33,14 @@ def evaluate(
     """
     N = min(len(candidates[p.id]) for p in problems)
     grid = n_grid(N)
+    at_n: dict[str, list[float]] = {}  # per problem, at N: the paired comparisons
     corr = {p.id: [bool(c.correct) for c in candidates[p.id][:N]] for p in problems}
     ans = {p.id: [c.answer for c in candidates[p.id][:N]] for p in problems}
     methods: dict[str, dict] = {}
 
     def add(name, per_n, extra=None):
         values = {n: per_n(n) for n in grid}  # per problem, at each N
+        at_n[name] = values[N]
         cis = {str(n): list(bootstrap_ci(v, seed=seed)) for n, v in values.items()}
         methods[name] = {
             "best_of_n": {str(n): _mean(v) for n, v in values.items()},
@@ -93,9 +95,32 @@ def evaluate(
                     {"ranks_by": "lowest step score (1 - share of rationales marking the step wrong); no steps: 0"},
                 )
     add("pass@N (oracle)", lambda n: [pass_at_n(corr[p.id], n) for p in problems])
+    verifiers = [VERIFIER_NAMES.get(m, m) for m in scores]
     out = {"N": N, "n_grid": grid, "problems": len(problems), "methods": methods}
+    out["paired"] = paired_differences(at_n, verifiers, seed=seed)
     if first_errors is not None:
         out["first_errors"] = {p.id: first_errors[p.id][:N] for p in problems}  # the oracle's labels
+    return out
+
+
+def paired_differences(at_n: dict[str, list[float]], verifiers: Sequence[str], seed: int = 0) -> dict[str, dict]:
+    """Best-of-N differences between methods scored on the same problems and candidates, each with a paired
+    bootstrap 95% CI (problems resampled together for both methods): every verifier against self-consistency
+    and pass@1, and every two verifiers. `wins` / `losses`: problems where the first is better / worse."""
+    pairs = [(v, b) for v in verifiers for b in ("self-consistency", "pass@1")]
+    pairs += [(a, b) for i, a in enumerate(verifiers) for b in verifiers[i + 1 :]]
+    out = {}
+    for a, b in pairs:
+        if a not in at_n or b not in at_n:
+            continue
+        d = [x - y for x, y in zip(at_n[a], at_n[b])]
+        lo, hi = bootstrap_ci(d, seed=seed)
+        out[f"{a} - {b}"] = {
+            "difference": _mean(d),
+            "ci95": [lo, hi],
+            "wins": sum(x > 1e-12 for x in d),
+            "losses": sum(x < -1e-12 for x in d),
+        }
     return out
 
 

@@ -26,12 +26,19 @@ class VerifyFormat:
     max_rationale_tokens: int = field(
         default=256, metadata={"help": "token cap of a sampled rationale unless a run or caller sets one"}
     )
+    restate_question: bool = field(
+        default=False,
+        metadata={
+            "help": "repeat the solve prompt after the CoT line, so the rationale re-derives the steps right "
+            "after the question, as a solution does (the step tasks' format)"
+        },
+    )
 
     def direct_prompt(self, solve_prompt: str, solution: str) -> str:
         return solve_prompt + solution + self.direct
 
     def cot_prompt(self, solve_prompt: str, solution: str) -> str:
-        return solve_prompt + solution + self.cot
+        return solve_prompt + solution + self.cot + (solve_prompt if self.restate_question else "")
 
     def decision_prompt(self, cot_prompt: str, rationale_body: str) -> str:
         """Where p(Yes) is read after a rationale: the rationale (cut at `rationale_stop`), then the decision line."""

@@ -55,6 +55,19 @@ def markdown_table(results: dict, title: str = "") -> str:
                 f"| {kind} | {t['rows']} | {t['epochs']} | {t['steps']} | {t['lr']:g} | {t['tokens']:,} | {flops} "
                 f"| {t['seconds']} |"
             )
+    paired = results.get("paired")
+    if paired:
+        lines += [
+            "",
+            f"Paired differences of Best-of-{results['N']} (same problems and candidates; paired bootstrap 95% CI; "
+            "problems won / lost):",
+            "",
+            "| comparison | difference | 95% CI | won / lost |",
+            "|---|---|---|---|",
+        ]
+        for pair, d in paired.items():
+            lo, hi = d["ci95"]
+            lines.append(f"| {pair} | {d['difference']:+.3f} | {lo:+.3f} to {hi:+.3f} | {d['wins']} / {d['losses']} |")
     secs = (results.get("stage_logs") or {}).get("stage_seconds")
     if secs:
         lines += ["", "Stage seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in secs.items())]

@@ -18,7 +18,13 @@ is equal. For the candidate " tag -> g, bob -> j, lob -> x. Answer: gjx" of "tag
     Verification: Is the answer correct (Yes/No)? No"
 
 Re-deriving from the question is what the generator itself does, so the verifier writes steps it
-already knows how to write and only copies the candidate's piece beside each one.
+already knows how to write and only copies the candidate's piece beside each one. The CoT prompt repeats
+the solve prompt after "Let's verify step by step." (`VerifyFormat.restate_question`), so the rationale
+starts where a solution starts: measured on the dev split, the shipped base, untuned, writes the next
+question word of a step 99% / 65% / 100% / 100% of the time (words 1-4) after the restated question, and
+0% after the candidate and the CoT line alone; a GenRM-CoT fine-tuned without it never recalled a question
+word (0% teacher-forced at every step start) although it derived the letter from a given word 100% of the
+time.
 `perturb` makes synthetic wrong solutions (a wrong step, a dropped, added or swapped word, an
 answer that does not follow the steps) for pretraining the built-in model.
 """
@@ -54,7 +60,8 @@ class StepTask:
     prompt_template = "Q: {question}\nA:"
     wrong_step_share = 0.5  # of `perturb`'s synthetic candidates
     max_extra_steps = 2  # steps beyond the true count the rationale still inspects
-    verify_format = VerifyFormat(rationale_stop=("\n",), max_rationale_tokens=96)  # oracle rationales: one short line
+    # oracle rationales: one short line, written after the question restated (see the module)
+    verify_format = VerifyFormat(rationale_stop=("\n",), max_rationale_tokens=128, restate_question=True)
     has_oracle = True  # `oracle_rationale` writes GenRM-CoT rationales
 
     def __init__(self, prompt_template: str | None = None, words: Sequence[str] | None = None):

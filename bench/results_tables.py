@@ -1,0 +1,204 @@
+"""The README's results tables, made from the compact run files kept under `docs/results/` (never typed in).
+
+    python bench/results_tables.py            # print every table
+    python bench/results_tables.py --write    # replace each table in README.md between its markers
+
+Each table sits in the README between `<!-- results:NAME -->` and `<!-- /results:NAME -->`;
+`tests/test_readme_results.py` checks that every such block equals what this script makes from the files.
+A run folder under `docs/results/` holds `run.json`, `results.json`, `results.md`, `probes.json`,
+`verifier_data/stats.json`, `verifier_data/coherence.json`, `probe_oracle.json` (the teacher-forced probe),
+the labelled candidates and per-candidate scores (rationale texts only for a few problems).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs" / "results"
+README = ROOT / "README.md"
+METHODS = ["pass@1", "self-consistency", "ORM", "DPO", "GenRM", "GenRM-CoT", "LLM-as-a-Judge"]
+VERIFIERS = ["ORM", "DPO", "GenRM", "GenRM-CoT", "LLM-as-a-Judge"]
+PAIRS = [
+    "GenRM-CoT - self-consistency",
+    "GenRM-CoT - pass@1",
+    "GenRM-CoT - GenRM",
+    "GenRM-CoT - ORM",
+    "DPO - GenRM-CoT",
+    "DPO - ORM",
+    "GenRM - ORM",
+]
+
+
+def _load(run: Path, name: str):
+    f = run / name
+    return json.loads(f.read_text()) if f.exists() else None
+
+
+def _cell(m: dict | None) -> str:
+    if not m:
+        return "-"
+    lo, hi = m["ci95_at_N"]
+    return f"{m['best_of_n'][str(_n(m))]:.3f} ({lo:.2f}-{hi:.2f})"
+
+
+def _n(m: dict) -> int:
+    return max(int(k) for k in m["best_of_n"])
+
+
+def _f(x, digits=3) -> str:
+    return "-" if x is None else f"{x:.{digits}f}"
+
+
+def _yes_bad_share(run: Path) -> float | None:
+    c = _load(run, "verifier_data/coherence.json")
+    if not c:
+        return None
+    m = c["marked"]
+    n = m["yes_negative"] + m["yes_clean"]
+    return m["yes_negative"] / n if n else None
+
+
+def _row(label: str, run: Path) -> str | None:
+    r = _load(run, "results.json")
+    if r is None:
+        return None
+    ms = r["methods"]
+    n = r["N"]
+    cells = [_cell(ms.get(k)) for k in METHODS] + [_f(ms.get("pass@N (oracle)", {}).get("best_of_n", {}).get(str(n)))]
+    within = " / ".join(_f(ms.get(v, {}).get("auroc_within_problem"), 2) for v in VERIFIERS)
+    probe = _load(run, "probe_oracle.json") or {}
+    faith = (r.get("probes") or {}).get("genrm_cot_rationales") or {}
+    extra = [
+        within,
+        _f(probe.get("auroc_p_yes_given_oracle_rationale"), 2),
+        _f(faith.get("step_agreement"), 2),
+        _f(_yes_bad_share(run), 2),
+    ]
+    return f"| {label} | " + " | ".join(cells + extra) + " |"
+
+
+HEAD = (
+    "| run | pass@1 | self-consistency | ORM | DPO | GenRM | GenRM-CoT | judge | pass@16 | AUROC within "
+    "(ORM / DPO / GenRM / CoT / judge) | CoT verdict AUROC after the oracle rationale | CoT steps as the oracle "
+    "writes them | Yes rows with a bad mark |\n|" + "---|" * 13
+)
+
+
+def test_table(group: str, task: str, seeds=(0, 1, 2)) -> str:
+    lines = [HEAD]
+    for s in seeds:
+        for when in ("before", "after"):
+            name = f"{task}-s{s}" + ("-before" if when == "before" else "")
+            row = _row(f"seed {s}, {when}", DOCS / group / name)
+            if row:
+                lines.append(row)
+    return "\n".join(lines)
+
+
+def lineage_table(group: str) -> str:
+    lines = [HEAD]
+    for task in ("last_letter", "word_sort"):
+        for when in ("before", "after"):
+            name = f"l2-{task}" + ("-before" if when == "before" else "")
+            row = _row(f"{task.replace('_', '-')}, {when}", DOCS / group / name)
+            if row:
+                lines.append(row)
+    return "\n".join(lines)
+
+
+def paired_table(group: str, names: list[str]) -> str:
+    lines = ["| run | " + " | ".join(PAIRS) + " |", "|" + "---|" * (len(PAIRS) + 1)]
+    for name in names:
+        r = _load(DOCS / group / name, "results.json")
+        if r is None or "paired" not in r:
+            continue
+        cells = []
+        for pair in PAIRS:
+            d = r["paired"].get(pair)
+            if d is None:
+                a, b = pair.split(" - ")
+                d = r["paired"].get(f"{b} - {a}")
+                d = d and {"difference": -d["difference"], "ci95": [-d["ci95"][1], -d["ci95"][0]]}
+            cells.append("-" if d is None else f"{d['difference']:+.3f} ({d['ci95'][0]:+.2f}, {d['ci95'][1]:+.2f})")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def steps_table(group: str, names: list[str]) -> str:
+    lines = [
+        "| run | GenRM-CoT step F1 (95% CI) | first wrong step found | \"no error\" on error-free | Best-of-16: min step "
+        "| outcome score |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name in names:
+        r = _load(DOCS / group / name, "results.json")
+        if r is None:
+            continue
+        m = r["methods"].get("GenRM-CoT", {})
+        st = m.get("steps")
+        if not st or st.get("f1") is None:
+            continue
+        lo, hi = st["ci95_f1"]
+        n = str(r["N"])
+        lines.append(
+            f"| {name} | {st['f1']:.3f} ({lo:.2f}-{hi:.2f}) | {st['error_accuracy']:.3f} of {st['n_error']:,} | "
+            f"{st['correct_accuracy']:.3f} of {st['n_correct']:,} | "
+            f"{r['methods']['GenRM-CoT (min step)']['best_of_n'][n]:.3f} | {m['best_of_n'][n]:.3f} |"
+        )
+    return "\n".join(lines)
+
+
+def dev_table() -> str:
+    lines = [HEAD.replace("| run |", "| dev run |", 1)]
+    for run in sorted(p for p in (DOCS / "dev").iterdir() if p.is_dir()) if (DOCS / "dev").is_dir() else []:
+        row = _row(run.name, run)
+        if row:
+            lines.append(row)
+    return "\n".join(lines)
+
+
+def tables() -> dict[str, str]:
+    out = {
+        "dev": dev_table(),
+        "last_letter": test_table("final", "last_letter"),
+        "word_sort": test_table("final", "word_sort"),
+        "lineage2": lineage_table("final"),
+    }
+    after = [f"{t}-s{s}" for t in ("last_letter", "word_sort") for s in (0, 1, 2)]
+    out["paired"] = paired_table("final", after + ["l2-last_letter", "l2-word_sort"])
+    out["steps"] = steps_table("final", after + ["l2-last_letter", "l2-word_sort"])
+    return out
+
+
+def blocks(text: str) -> dict[str, str]:
+    """The README's results blocks by name."""
+    return {m[1]: m[2].strip() for m in re.finditer(r"<!-- results:(\w+) -->\n(.*?)<!-- /results:\1 -->", text, re.S)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--write", action="store_true", help="replace the tables in README.md")
+    a = ap.parse_args()
+    made = tables()
+    if not a.write:
+        for k, v in made.items():
+            print(f"<!-- results:{k} -->\n{v}\n<!-- /results:{k} -->\n")
+        return
+    text = README.read_text(encoding="utf-8")
+    for k, v in made.items():
+        text, n = re.subn(
+            rf"<!-- results:{k} -->\n.*?<!-- /results:{k} -->", f"<!-- results:{k} -->\n{v}\n<!-- /results:{k} -->",
+            text, flags=re.S,
+        )
+        if not n:
+            print(f"README.md has no block results:{k}", file=sys.stderr)
+    README.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

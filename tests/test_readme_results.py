@@ -1,0 +1,44 @@
+"""Every results table in the README equals what `bench/results_tables.py` makes from the run files under
+`docs/results/`: no number in those tables is typed by hand, and each has its artefact."""
+
+import importlib.util
+from pathlib import Path
+
+ROOT = Path(__file__).parents[1]
+
+
+def _tables():
+    spec = importlib.util.spec_from_file_location("results_tables", ROOT / "bench" / "results_tables.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_readme_results_tables_equal_their_files():
+    mod = _tables()
+    in_readme = mod.blocks((ROOT / "README.md").read_text(encoding="utf-8"))
+    made = mod.tables()
+    assert set(in_readme) == set(made), "README results blocks and bench/results_tables.py's tables differ"
+    for name, table in made.items():
+        assert table.count("\n") >= 2, f"table {name} has no rows: are its files under docs/results/?"
+        assert in_readme[name] == table, f"README table '{name}' differs from its files: run bench/results_tables.py --write"
+
+
+def test_a_changed_file_changes_its_table(tmp_path, monkeypatch):
+    """The check can fail: one number edited in a copy of a results file shows in the table made from it."""
+    import shutil
+
+    mod = _tables()
+    src = next((ROOT / "docs" / "results" / "final").glob("last_letter-s0"))
+    dst = tmp_path / "final" / "last_letter-s0"
+    shutil.copytree(src, dst)
+    before = mod.test_table("final", "last_letter", seeds=(0,))
+    f = dst / "results.json"
+    monkeypatch.setattr(mod, "DOCS", tmp_path)
+    import json
+
+    r = json.loads((src / "results.json").read_text())
+    r["methods"]["GenRM-CoT"]["best_of_n"][str(r["N"])] = 0.001
+    f.write_text(json.dumps(r))
+    after = mod.test_table("final", "last_letter", seeds=(0,))
+    assert before != after and "0.001 (" in after
