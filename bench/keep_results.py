@@ -3,8 +3,8 @@
     python bench/keep_results.py RUN DEST [--split dev]
 
 Copies `run.json`, the split's `results.json`, `results.md`, `probes.json`, `probe_oracle.json` (the
-teacher-forced probe, when present), `verifier_data/stats.json`, the labelled candidates of the split, and
-per-candidate scores without rationale texts (GenRM-CoT's rationales kept for the first 20 problems, to read);
+teacher-forced probe, when present), `verifier_data/stats.json`, the labelled candidates of the split and
+per-candidate scores (both gzipped JSONL) without rationale texts (GenRM-CoT's rationales kept for the first 20 problems, to read);
 and writes `verifier_data/coherence.json`: `genrm.verifier_data.rationale_coherence` of the run's GenRM-CoT
 rows, plus `marked`, the rows by label and by whether a step mark is `wrong` / `missing` / `extra` (read the
 same way from either rationale format, so runs made before the coherent rationales are counted too).
@@ -13,6 +13,7 @@ same way from either rationale format, so runs made before the coherent rational
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import re
 import shutil
@@ -45,13 +46,16 @@ def keep(run: Path, dest: Path, split: str = "test") -> None:
         (out / "probes.json", "probes.json"),
         (run / "probe_oracle.json", "probe_oracle.json"),
         (run / "verifier_data" / "stats.json", "verifier_data/stats.json"),
-        (run / "candidates" / f"{split}.jsonl", f"candidates/{split}.jsonl"),
         (run / "pretrain_log.json", "pretrain_log.json"),
         (run / "pretrain_log-run1.json", "pretrain_log-run1.json"),
     ]:
         if src.exists():
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src, dest / name)
+    cands = run / "candidates" / f"{split}.jsonl"
+    if cands.exists():
+        (dest / "candidates").mkdir(exist_ok=True)
+        _gzip(cands.read_bytes(), dest / "candidates" / f"{split}.jsonl.gz")
     rows = run / "verifier_data" / "genrm_cot.jsonl"
     if rows.exists():
         (dest / "verifier_data").mkdir(exist_ok=True)
@@ -65,7 +69,12 @@ def keep(run: Path, dest: Path, split: str = "test") -> None:
                     c.pop("rationales", None)
             lines.append(json.dumps(row))
         (dest / "scores").mkdir(exist_ok=True)
-        (dest / "scores" / s.name).write_text("\n".join(lines) + "\n")
+        _gzip(("\n".join(lines) + "\n").encode(), dest / "scores" / f"{s.name}.gz")
+
+
+def _gzip(data: bytes, path: Path) -> None:
+    with gzip.GzipFile(path, "wb", compresslevel=9, mtime=0) as f:
+        f.write(data)
 
 
 def main() -> None:

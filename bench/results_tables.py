@@ -29,6 +29,7 @@ PAIRS = [
     "GenRM-CoT - GenRM",
     "GenRM-CoT - ORM",
     "DPO - GenRM-CoT",
+    "DPO - self-consistency",
     "DPO - ORM",
     "GenRM - ORM",
 ]
