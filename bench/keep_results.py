@@ -4,7 +4,8 @@
 
 Copies `run.json`, the split's `results.json`, `results.md`, `probes.json`, `probe_oracle.json` (the
 teacher-forced probe, when present), `verifier_data/stats.json`, the labelled candidates of the split and
-per-candidate scores (both gzipped JSONL) without rationale texts (GenRM-CoT's rationales kept for the first 20 problems, to read);
+per-candidate scores (both gzipped JSONL) without rationale texts (GenRM-CoT's rationales kept for the first
+20 problems, to read);
 and writes `verifier_data/coherence.json`: `genrm.verifier_data.rationale_coherence` of the run's GenRM-CoT
 rows, plus `marked`, the rows by label and by whether a step mark is `wrong` / `missing` / `extra` (read the
 same way from either rationale format, so runs made before the coherent rationales are counted too).

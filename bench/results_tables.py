@@ -132,8 +132,8 @@ def paired_table(group: str, names: list[str]) -> str:
 
 def steps_table(group: str, names: list[str]) -> str:
     lines = [
-        "| run | GenRM-CoT step F1 (95% CI) | first wrong step found | \"no error\" on error-free | Best-of-16: min step "
-        "| outcome score |",
+        "| run | GenRM-CoT step F1 (95% CI) | first wrong step found | \"no error\" on error-free "
+        "| Best-of-16: min step | outcome score |",
         "|---|---|---|---|---|---|",
     ]
     for name in names:

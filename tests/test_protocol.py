@@ -138,11 +138,12 @@ def test_every_verifier_is_built_from_the_same_candidates():
         for r in rows["genrm"]
         if "label" in r
     }
-    cot = {
-        (r["prompt"][: -len(fmt.cot)].split("\nA:")[0] + "\nA:", r["prompt"][: -len(fmt.cot)].split("\nA:", 1)[1])
-        for r in rows["genrm_cot"]
-        if "label" in r
-    }
+    cot = set()
+    for r in rows["genrm_cot"]:
+        if "label" in r:
+            solve = r["prompt"].split("\nA:")[0] + "\nA:"
+            assert r["prompt"].endswith(fmt.cot + solve)  # the question restated after the CoT line
+            cot.add((solve, r["prompt"][: -len(fmt.cot + solve)].split("\nA:", 1)[1]))
     dpo = {(r["prompt"], r[k]) for r in rows["dpo"] for k in ("chosen", "rejected")}
     assert orm == genrm == cot == dpo == expected
     # a DPO pair is a correct and an incorrect candidate of one problem, each candidate in one pair
