@@ -24,6 +24,7 @@ from typing import Any, Sequence
 
 from .errors import GenrmError
 from .formats import VerifyFormat
+from .steps import parse_rationale
 from .types import Candidate, Problem, Task
 
 
@@ -155,8 +156,6 @@ def rationale_coherence(rows: Sequence[dict], fmt: VerifyFormat | None = None) -
     rows by label and by that judgement; `yes_negative_share`: the share of " Yes" rows holding a negative
     judgement (0 for coherent data); `marks_match_label`: of the step-format rationales that parse and are
     complete, the share whose verdict computed from the marks equals the row's label (1 for coherent data)."""
-    from .steps import parse_rationale
-
     fmt = fmt or VerifyFormat()
     out = {"yes_negative": 0, "yes_clean": 0, "no_negative": 0, "no_clean": 0, "step_format": 0, "free_text": 0}
     match = judged = 0
