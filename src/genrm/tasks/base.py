@@ -20,11 +20,11 @@ is equal. For the candidate " tag -> g, bob -> j, lob -> x. Answer: gjx" of "tag
 Re-deriving from the question is what the generator itself does, so the verifier writes steps it
 already knows how to write and only copies the candidate's piece beside each one. The CoT prompt repeats
 the solve prompt after "Let's verify step by step." (`VerifyFormat.restate_question`), so the rationale
-starts where a solution starts: measured on the dev split, the shipped base, untuned, writes the next
-question word of a step 99% / 65% / 100% / 100% of the time (words 1-4) after the restated question, and
-0% after the candidate and the CoT line alone; a GenRM-CoT fine-tuned without it never recalled a question
-word (0% teacher-forced at every step start) although it derived the letter from a given word 100% of the
-time.
+starts where a solution starts: measured on the dev split (`bench/probe_recall.py`), the shipped base,
+untuned, writes the question word a step starts with 99% / 65% / 100% / 100% of the time (steps 1-4) after
+the restated question and 0-2% after the candidate and the CoT line alone; a GenRM-CoT fine-tuned without
+it wrote those words 0-1% of the time (teacher-forced) while deriving the letter from a given word 99% of
+the time.
 `perturb` makes synthetic wrong solutions (a wrong step, a dropped, added or swapped word, an
 answer that does not follow the steps) for pretraining the built-in model.
 """
