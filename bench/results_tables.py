@@ -90,26 +90,23 @@ HEAD = (
 )
 
 
-def test_table(group: str, task: str, seeds=(0, 1, 2)) -> str:
+def _before_after_table(group: str, runs: list[tuple[str, str]]) -> str:
+    """One row per (label, run folder) and version: the run's "-before" folder, then its own."""
     lines = [HEAD]
-    for s in seeds:
-        for when in ("before", "after"):
-            name = f"{task}-s{s}" + ("-before" if when == "before" else "")
-            row = _row(f"seed {s}, {when}", DOCS / group / name)
+    for label, name in runs:
+        for when, suffix in (("before", "-before"), ("after", "")):
+            row = _row(f"{label}, {when}", DOCS / group / f"{name}{suffix}")
             if row:
                 lines.append(row)
     return "\n".join(lines)
+
+
+def test_table(group: str, task: str, seeds=(0, 1, 2)) -> str:
+    return _before_after_table(group, [(f"seed {s}", f"{task}-s{s}") for s in seeds])
 
 
 def lineage_table(group: str) -> str:
-    lines = [HEAD]
-    for task in ("last_letter", "word_sort"):
-        for when in ("before", "after"):
-            name = f"l2-{task}" + ("-before" if when == "before" else "")
-            row = _row(f"{task.replace('_', '-')}, {when}", DOCS / group / name)
-            if row:
-                lines.append(row)
-    return "\n".join(lines)
+    return _before_after_table(group, [(t.replace("_", "-"), f"l2-{t}") for t in ("last_letter", "word_sort")])
 
 
 def paired_table(group: str, names: list[str]) -> str:

@@ -443,7 +443,8 @@ def corpus_forms(model_dir: str | Path) -> set[str]:
         tasks = [get_task(n) for n in cfg.task_list()]
         aux = [get_task(n) for n in cfg.aux_list()]
         _, main, side = corpus_problem_sets(cfg, tasks, aux)
-        forms |= {canonical(p, t) for t in tasks + aux for p in {**main, **side}[t.name]}
+        drawn = {**main, **side}
+        forms |= {canonical(p, t) for t in tasks + aux for p in drawn[t.name]}
     return forms
 
 

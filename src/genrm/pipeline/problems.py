@@ -60,8 +60,9 @@ def base_corpus(run: Run) -> frozenset[str]:
 
     c = run.config
     folders = {str(base_dir(run))} if not c.generator else set()
-    folders |= {s for s in (c.generator, c.verifier_base) if s and Path(s).is_dir()}
-    return frozenset().union(*(_corpus_forms(str(Path(f).resolve())) for f in folders))
+    folders |= {s for s in (c.generator, c.verifier_base) if s}
+    # only folders that exist: a base this run pretrains later must not be cached as an empty corpus
+    return frozenset().union(*(_corpus_forms(str(Path(f).resolve())) for f in folders if Path(f).is_dir()))
 
 
 @lru_cache(maxsize=8)
