@@ -1,13 +1,37 @@
-"""Module structure: no import cycles among genrm's modules (torch-free imports: tests/test_engine.py)."""
+"""Module structure: the packages are layers, and imports only go down.
+
+Every genrm module belongs to a layer (its package under `genrm`); a module may import from its own layer and the
+layers before it in `LAYERS`, never from a later one, and no set of modules imports itself around a circle. Every
+import counts: module level, inside functions, and type-only (`if TYPE_CHECKING:`), since each is a dependency
+of the code. `genrm/__init__.py` (lazy exports, old module paths) and `__main__` stand outside the layers;
+modules may import `genrm` itself (its `__version__`). Torch-free imports: tests/test_engine.py."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
+import pytest
+
 import genrm
 
 SRC = Path(genrm.__file__).parent
+LAYERS = (
+    "core",
+    "tasks",
+    "models",
+    "engines",
+    "data",
+    "verifiers",
+    "analysis",
+    "report",
+    "pipeline",
+    "serving",
+    "integrations",
+    "sweep",
+    "cli",
+)
+MAX_LINES = 460  # "about 450": no module holds more than one concern
 
 
 def _module_name(path: Path) -> str:
@@ -24,62 +48,54 @@ def _resolve(module: str, is_package: bool, level: int, name: str | None) -> str
     return ".".join(base + ([name] if name else []))
 
 
-def _top_level_imports(path: Path) -> set[str]:
-    """genrm modules imported when `path` is imported: module-level statements only (not inside functions,
-    not under `if TYPE_CHECKING:`), each `from pkg import name` counted as pkg.name when that is a module."""
+def imports_of(path: Path, modules: set[str]) -> set[str]:
+    """The genrm modules that `path` imports anywhere in its code, `from pkg import name` counted as pkg.name
+    when that is a module (else as pkg)."""
     module, is_package = _module_name(path), path.name == "__init__.py"
     out: set[str] = set()
-
-    def visit(nodes):
-        for node in nodes:
-            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-                visit(node.orelse)
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names if a.name.split(".")[0] == "genrm")
+        elif isinstance(node, ast.ImportFrom):
+            target = _resolve(module, is_package, node.level, node.module)
+            if target.split(".")[0] != "genrm":
                 continue
-            if isinstance(node, (ast.If, ast.Try)):
-                visit(node.body)
-                visit(getattr(node, "orelse", []))
-                for h in getattr(node, "handlers", []):
-                    visit(h.body)
-                continue
-            if isinstance(node, ast.Import):
-                out.update(a.name for a in node.names if a.name.startswith("genrm"))
-            elif isinstance(node, ast.ImportFrom):
-                target = _resolve(module, is_package, node.level, node.module)
-                if not target.startswith("genrm"):
-                    continue
-                out.add(target)
-                for a in node.names:
-                    if (SRC.parent / Path(*f"{target}.{a.name}".split("."))).with_suffix(".py").exists() or (
-                        SRC.parent / Path(*f"{target}.{a.name}".split(".")) / "__init__.py"
-                    ).exists():
-                        out.add(f"{target}.{a.name}")
-
-    visit(ast.parse(path.read_text(encoding="utf-8")).body)
-    return out
+            for a in node.names:
+                out.add(f"{target}.{a.name}" if f"{target}.{a.name}" in modules else target)
+    return {t for t in out if t != module}
 
 
-def _graph() -> dict[str, set[str]]:
-    mods = {_module_name(p): p for p in SRC.rglob("*.py")}
-    graph = {m: {t for t in _top_level_imports(p) if t in mods and t != m} for m, p in mods.items()}
-    # importing a.b.c first imports a and a.b: a package's own submodules importing it back is how Python works
-    return {m: {t for t in ts if not m.startswith(t + ".")} for m, ts in graph.items()}
+def graph() -> dict[str, set[str]]:
+    files = {_module_name(p): p for p in SRC.rglob("*.py")}
+    return {m: imports_of(p, set(files)) for m, p in files.items()}
 
 
-def test_graph_sees_imports():
-    g = _graph()
-    assert "genrm.verifiers" in g["genrm.reward"] and "genrm.engines.shared_prefix" in g["genrm.engines.hf"]
+def layer(module: str) -> int | None:
+    """Index of the module's layer in LAYERS; None for genrm itself and genrm.__main__."""
+    parts = module.split(".")
+    return LAYERS.index(parts[1]) if len(parts) > 1 and parts[1] in LAYERS else None
 
 
-def test_no_import_cycles():
-    g = _graph()
+def upward(g: dict[str, set[str]]) -> list[str]:
+    bad = []
+    for m, targets in sorted(g.items()):
+        if layer(m) is None:
+            continue
+        for t in sorted(targets):
+            if t != "genrm" and (layer(t) is None or layer(t) > layer(m)):  # type: ignore[operator]
+                bad.append(f"{m} -> {t}")
+    return bad
+
+
+def cycles(g: dict[str, set[str]]) -> list[list[str]]:
     state: dict[str, int] = {}
-    cycles = []
+    found: list[list[str]] = []
 
     def dfs(m: str, stack: list[str]) -> None:
         state[m] = 1
-        for t in sorted(g[m]):
+        for t in sorted(g.get(m, ())):
             if state.get(t) == 1:
-                cycles.append(stack[stack.index(t) :] + [t])
+                found.append(stack[stack.index(t) :] + [t])
             elif t not in state:
                 dfs(t, [*stack, t])
         state[m] = 2
@@ -87,4 +103,59 @@ def test_no_import_cycles():
     for m in sorted(g):
         if m not in state:
             dfs(m, [m])
-    assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
+    return found
+
+
+def test_every_module_has_a_layer():
+    g = graph()
+    assert not [m for m in g if m not in ("genrm", "genrm.__main__") and layer(m) is None]
+    assert {m.split(".")[1] for m in g if layer(m) is not None} == set(LAYERS)
+
+
+def test_graph_sees_imports():
+    """The reader finds module-level, function-level and `from package import module` imports."""
+    g = graph()
+    assert "genrm.verifiers" in g["genrm.serving.reward"]  # module level
+    assert "genrm.pipeline.pretrain" in g["genrm.sweep.runner"]  # inside a function
+    assert "genrm.core.steps" in g["genrm.core.types"]  # type-only, inside a method
+    assert "genrm.integrations.guard" in g["genrm.integrations.verl"]  # from genrm.integrations import guard
+
+
+def test_no_import_goes_up_a_layer():
+    assert not upward(graph()), "imports from a later layer:\n" + "\n".join(upward(graph()))
+
+
+def test_no_import_cycles():
+    found = cycles(graph())
+    assert not found, "import cycles: " + "; ".join(" -> ".join(c) for c in found)
+
+
+def test_the_checks_catch_what_they_are_for():
+    """An upward import and a circle planted in a copy of the real graph are reported."""
+    g = {m: set(ts) for m, ts in graph().items()}
+    g["genrm.core.config"].add("genrm.serving.reward")  # configuration validation importing the reward server
+    assert upward(g) == ["genrm.core.config -> genrm.serving.reward"]
+    g = {m: set(ts) for m, ts in graph().items()}
+    g["genrm.engines.shared_prefix"].add("genrm.engines.hf")
+    assert ["genrm.engines.hf", "genrm.engines.shared_prefix", "genrm.engines.hf"] in cycles(g)
+
+
+@pytest.mark.parametrize(
+    "module, forbidden",
+    [("genrm.core.config", "genrm.serving"), ("genrm.report.card", "genrm.pipeline")],
+)
+def test_named_dependencies_are_gone(module, forbidden):
+    """Configuration validation does not import the reward server; a model card does not import the pipeline."""
+    assert not [t for t in graph()[module] if t == forbidden or t.startswith(forbidden + ".")]
+
+
+def test_modules_stay_small():
+    big = {_module_name(p): n for p in SRC.rglob("*.py") if (n := len(p.read_text().splitlines())) > MAX_LINES}
+    assert not big, f"modules over {MAX_LINES} lines: {big}"
+
+
+@pytest.mark.parametrize("index, package", list(enumerate(LAYERS[:-1], 1)))
+def test_each_package_says_what_it_owns_and_imports(index, package):
+    doc = ast.get_docstring(ast.parse((SRC / package / "__init__.py").read_text())) or ""
+    assert doc.startswith(f"Layer {index}, {package}:"), f"genrm.{package}'s docstring does not name its layer"
+    assert "owns" in doc.lower() and "Imports:" in doc, f"genrm.{package}'s docstring does not say what it owns and imports"

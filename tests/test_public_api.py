@@ -14,6 +14,7 @@ import typer
 import genrm
 
 BEFORE = json.loads((Path(__file__).parent / "public_api.json").read_text())
+NOT_GENRM = {"TYPE_CHECKING"}  # typing's flag, recorded with the upper-case names a module held
 
 
 def test_exports_resolve():
@@ -50,5 +51,5 @@ def test_commands_and_options_kept():
 @pytest.mark.parametrize("module", sorted(BEFORE["module_names"]))
 def test_old_module_paths_import(module):
     mod = importlib.import_module(module)
-    lost = [n for n in BEFORE["module_names"][module] if not hasattr(mod, n)]
+    lost = [n for n in BEFORE["module_names"][module] if n not in NOT_GENRM and not hasattr(mod, n)]
     assert not lost, f"{module} no longer has {lost}"

@@ -1,20 +1,24 @@
 """genrm: generative verifiers (GenRM, GenRM-CoT) as next-token prediction, and their baselines.
 
-The public API, one name per stage:
+The public API, one name per stage (every name below is importable from `genrm` itself):
 
     tasks        get_task, register_task, LastLetter, WordSort, GSM8K, MathTask, JsonlTask
-    model        build_tiny_model, char_tokenizer, load_model, merge_lora
+    models       build_tiny_model, char_tokenizer, load_model, merge_lora, train_lm, train_orm, TrainConfig
     engines      make_engine, register_engine, TransformersEngine, OpenAIEngine (genrm.engines.openai),
                  VLLMEngine (.vllm)
-    candidates   sample_candidates, label_candidates, load_candidates
-    data         build_verifier_rows, VerifyFormat, teacher_rationales, import_release
-    training     train_lm, train_orm, TrainConfig
+    data         sample_candidates, label_candidates, load_candidates, build_verifier_rows, VerifyFormat,
+                 teacher_rationales, import_release
     verifiers    Verifier (protocol), Result, build_verifier, ORMVerifier, GenRMVerifier, CoTVerifier
-    selection    best_of_n, pass_at_n, vote_at_n, auroc, evaluate
-    reports      write_report (report.html), account (tokens and FLOPs per method)
-    rewards      RewardModel, load_reward_model (genrm.serve: the HTTP server; genrm.client:
-                 RemoteRewardModel; genrm.integrations: TRL, verl and OpenRLHF hooks)
-    runs         RunConfig, preset_config, Run, run_all, ServeLimits
+    analysis     best_of_n, pass_at_n, vote_at_n, auroc, evaluate, account (tokens and FLOPs per method)
+    report       write_report (report.html)
+    pipeline     RunConfig, preset_config, Run, run_all
+    serving      RewardModel, load_reward_model, ServeLimits (genrm.serving.server: the HTTP server;
+                 genrm.serving.client: RemoteRewardModel; genrm.integrations: TRL, verl and OpenRLHF hooks)
+
+The packages are layers (docs/architecture.md): core, tasks, models, engines, data, verifiers, analysis,
+report, pipeline, serving, integrations, sweep, cli; a module imports only from its own layer and the ones
+before it (tests/test_layers.py). Module paths from before the re-layout (`genrm.reward`, `genrm.serve`,
+`genrm.config`, ...) still import: they are aliases of the modules that own the code now (`_MOVED` below).
 """
 
 __version__ = "0.1.0"
@@ -22,30 +26,30 @@ __version__ = "0.1.0"
 # name -> submodule: imported on first use (PEP 562), so `import genrm.client` or the OpenAI-HTTP engine
 # does not load torch and Transformers
 _EXPORTS = {
-    "label_candidates": "candidates",
-    "load_candidates": "candidates",
-    "sample_candidates": "candidates",
-    "RunConfig": "config",
-    "preset_config": "config",
+    "label_candidates": "data.candidates",
+    "load_candidates": "data.candidates",
+    "sample_candidates": "data.candidates",
+    "RunConfig": "core.config",
+    "preset_config": "core.config",
     "TransformersEngine": "engines",
     "make_engine": "engines",
     "register_engine": "engines",
-    "GenrmError": "errors",
-    "evaluate": "evaluate",
-    "VerifyFormat": "formats",
-    "auroc": "metrics",
-    "best_of_n": "metrics",
-    "pass_at_n": "metrics",
-    "vote_at_n": "metrics",
-    "build_tiny_model": "model",
-    "char_tokenizer": "model",
-    "load_model": "model",
-    "merge_lora": "model",
+    "GenrmError": "core.errors",
+    "evaluate": "analysis.evaluate",
+    "VerifyFormat": "core.formats",
+    "auroc": "analysis.metrics",
+    "best_of_n": "analysis.metrics",
+    "pass_at_n": "analysis.metrics",
+    "vote_at_n": "analysis.metrics",
+    "build_tiny_model": "models.model",
+    "char_tokenizer": "models.model",
+    "load_model": "models.model",
+    "merge_lora": "models.model",
     "Run": "pipeline",
     "run_all": "pipeline",
-    "import_release": "released",
-    "RewardModel": "reward",
-    "load_reward_model": "reward",
+    "import_release": "data.released",
+    "RewardModel": "serving.reward",
+    "load_reward_model": "serving.reward",
     "GSM8K": "tasks",
     "JsonlTask": "tasks",
     "LastLetter": "tasks",
@@ -53,25 +57,25 @@ _EXPORTS = {
     "WordSort": "tasks",
     "get_task": "tasks",
     "register_task": "tasks",
-    "teacher_rationales": "teacher",
-    "TrainConfig": "config",
-    "train_lm": "training",
-    "train_orm": "training",
-    "Candidate": "types",
-    "Engine": "types",
-    "Problem": "types",
-    "Result": "types",
-    "Verifier": "types",
-    "Score": "types",
-    "Task": "types",
-    "build_verifier_rows": "verifier_data",
+    "teacher_rationales": "data.teacher",
+    "TrainConfig": "core.train_config",
+    "train_lm": "models.training",
+    "train_orm": "models.training",
+    "Candidate": "core.types",
+    "Engine": "core.types",
+    "Problem": "core.types",
+    "Result": "core.types",
+    "Verifier": "core.types",
+    "Score": "core.types",
+    "Task": "core.types",
+    "build_verifier_rows": "data.verifier_data",
     "CoTVerifier": "verifiers",
     "GenRMVerifier": "verifiers",
     "ORMVerifier": "verifiers",
     "build_verifier": "verifiers",
-    "write_report": "report_html",
-    "account": "compute",
-    "ServeLimits": "config",
+    "write_report": "report.html",
+    "account": "analysis.compute",
+    "ServeLimits": "core.config",
 }
 
 
@@ -90,3 +94,77 @@ def __dir__() -> list[str]:
 
 
 __all__ = sorted(_EXPORTS)
+
+
+# module paths of genrm 0.1 before the re-layout -> the module that owns the code now; `import genrm.reward`
+# gives the very module object `genrm.serving.reward` (so monkeypatching either patches both). A module that was
+# split maps to its parts: the old path is then a module holding the public names of all of them (a copy:
+# monkeypatch the new modules).
+_MOVED: dict[str, str | tuple[str, ...]] = {
+    "genrm.batching": "genrm.core.batching",
+    "genrm.candidates": "genrm.data.candidates",
+    "genrm.card": "genrm.report.card",
+    "genrm.client": "genrm.serving.client",
+    "genrm.compute": "genrm.analysis.compute",
+    "genrm.config": ("genrm.core.config", "genrm.core.train_config"),
+    "genrm.device": "genrm.core.device",
+    "genrm.errors": "genrm.core.errors",
+    "genrm.evaluate": "genrm.analysis.evaluate",
+    "genrm.formats": "genrm.core.formats",
+    "genrm.io": "genrm.core.io",
+    "genrm.metrics": "genrm.analysis.metrics",
+    "genrm.model": "genrm.models.model",
+    "genrm.pretrain": ("genrm.pipeline.pretrain", "genrm.pipeline.corpus", "genrm.core.train_config"),
+    "genrm.progress": "genrm.core.progress",
+    "genrm.released": "genrm.data.released",
+    "genrm.report_html": ("genrm.report.html", "genrm.report.charts", "genrm.report.assets"),
+    "genrm.reward": ("genrm.serving.reward", "genrm.core.config"),
+    "genrm.schemas": "genrm.core.schemas",
+    "genrm.serve": ("genrm.serving.server", "genrm.serving.api", "genrm.serving.batcher"),
+    "genrm.steps": "genrm.analysis.steps",
+    "genrm.sweep_results": "genrm.sweep.results",
+    "genrm.teacher": "genrm.data.teacher",
+    "genrm.testing": "genrm.models.testing",
+    "genrm.training": "genrm.models.training",
+    "genrm.types": "genrm.core.types",
+    "genrm.verifier_data": "genrm.data.verifier_data",
+}
+
+
+class _MovedModules:
+    """Import hook for the old module paths in `_MOVED` (a meta path finder and its loader)."""
+
+    @staticmethod
+    def find_spec(name: str, path=None, target=None):
+        if name not in _MOVED:
+            return None
+        import importlib.util
+
+        return importlib.util.spec_from_loader(name, _MovedModules)
+
+    @staticmethod
+    def create_module(spec):
+        import importlib
+        import types
+
+        target = _MOVED[spec.name]
+        if isinstance(target, str):
+            return importlib.import_module(target)
+        merged = types.ModuleType(spec.name, f"genrm 0.1's {spec.name}, now {', '.join(target)}")
+        for part in reversed(target):  # the first part wins a name they share
+            merged.__dict__.update({k: v for k, v in vars(importlib.import_module(part)).items() if k[:1] != "_"})
+        return merged
+
+    @staticmethod
+    def exec_module(module) -> None:
+        pass
+
+
+def _install_moved_modules() -> None:
+    import sys
+
+    if not any(f is _MovedModules for f in sys.meta_path):
+        sys.meta_path.append(_MovedModules)
+
+
+_install_moved_modules()

@@ -10,9 +10,10 @@ import typer
 from rich.markup import escape
 
 from . import pipeline
-from .config import PRESETS, REPORT_TO_HELP, RunConfig, ServeLimits, preset_config
-from .errors import GenrmError
-from .progress import console
+from .core.config import PRESETS, RunConfig, ServeLimits, preset_config
+from .core.errors import GenrmError
+from .core.progress import console
+from .core.train_config import REPORT_TO_HELP
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Generative verifiers (GenRM) and their baselines.")
 
@@ -140,7 +141,7 @@ def quickstart(
 
 
 def _pretrain_options(fn):
-    from .pretrain import PretrainConfig
+    from .core.train_config import PretrainConfig
 
     return with_config_options(fn, PretrainConfig, "Pretraining")
 
@@ -152,8 +153,8 @@ def pretrain(
     overrides: Optional[dict[str, Any]] = None,
 ):
     """Pretrain the built-in model from scratch on a packed corpus of solved and verified problems."""
-    from .pretrain import PretrainConfig
-    from .pretrain import pretrain as run_pretrain
+    from .core.train_config import PretrainConfig
+    from .pipeline.pretrain import pretrain as run_pretrain
 
     log = run_pretrain(PretrainConfig(**(overrides or {})), out)
     console.print((Path(out) / "README.md").read_text(), markup=False, highlight=False)
@@ -285,11 +286,11 @@ def report(
     out: Optional[Path] = typer.Option(None, help="HTML file [default: RUN/report.html, or ./report.html for several]"),
 ):
     """Write one self-contained HTML report of one or more runs (side by side), or of a sweep folder."""
-    from .report_html import write_report
+    from .report.html import write_report
 
     if len(runs) == 1 and (runs[0] / "sweep.json").exists():
         from .sweep import Sweep
-        from .sweep_results import collect, write_sweep_report
+        from .sweep.results import collect, write_sweep_report
 
         collect(Sweep(runs[0]))  # the points finished so far; writes SWEEP/report.html
         console.print(f"report: {write_sweep_report(runs[0], out) if out else runs[0] / 'report.html'}")
@@ -307,9 +308,9 @@ def plan(
     unit: str = typer.Option("flops", help="flops or tokens (generated + prefilled, all models)"),
 ):
     """The method and (N, K) with the best measured accuracy within a compute budget per problem, and the runner-up."""
-    from .compute import plan as rank
-    from .evaluate import VERIFIER_NAMES
-    from .io import read_json
+    from .analysis.compute import plan as rank
+    from .analysis.evaluate import VERIFIER_NAMES
+    from .core.io import read_json
 
     if unit not in ("flops", "tokens"):
         raise GenrmError(f"--unit {unit!r}: use flops or tokens")
@@ -351,7 +352,7 @@ def import_release(
     seed: int = typer.Option(0, help="seed of that slice"),
 ):
     """Import the paper's released GSM8K verifier data (use with --verifier-data-dir / --test-candidates)."""
-    from .released import import_release as run_import
+    from .data.released import import_release as run_import
 
     console.print(run_import(src, out, max_rows=max_rows, seed=seed))
 
@@ -363,7 +364,7 @@ def merge_lora(
     kind: str = typer.Option("causal", help="causal (generator, GenRM) or orm"),
 ):
     """Fold a LoRA adapter into its base model and save a plain Hugging Face folder."""
-    from .model import merge_lora as run_merge
+    from .models.model import merge_lora as run_merge
 
     console.print(f"merged model saved to {run_merge(adapter, out, kind=kind)}")
 
@@ -393,9 +394,9 @@ def serve(
     overrides: Optional[dict[str, Any]] = None,
 ):
     """Serve a trained verifier over HTTP: POST /score, POST /get_reward (OpenRLHF), GET /health, /docs."""
-    from .reward import RewardModel
-    from .serve import bind_socket, check_bind, socket_url
-    from .serve import serve as run_server
+    from .serving.reward import RewardModel
+    from .serving.server import bind_socket, check_bind, socket_url
+    from .serving.server import serve as run_server
 
     check_bind(host, api_key)  # before minutes of model loading, and the port too
     sock = bind_socket(host, port)
@@ -412,7 +413,7 @@ def serve(
         batch_size=batch_size,
         score_engine=score_engine,
     )
-    from .card import card_summary
+    from .report.card import card_summary
 
     folder = Path(source) / "models" / model.method if (Path(source) / "run.json").exists() else Path(source)
     summary = card_summary(folder)

@@ -1,4 +1,4 @@
-"""Engines: interchangeable text backends with one small interface (see `genrm.types.Engine`).
+"""Layer 4, engines: owns the interchangeable text backends with one small interface (`genrm.core.types.Engine`).
 
 - `TransformersEngine`: any Hugging Face causal LM, CPU or GPU (the default);
 - `VLLMEngine`: vLLM (optional extra `genrm-verifiers[vllm]`), prefix caching, tensor parallelism;
@@ -7,14 +7,15 @@
 `make_engine(spec, ...)` builds one from a string: a model folder or Hub id (Transformers),
 `vllm:<model>`, or `http://host:port[/v1]` / `openai:<url>` (optionally `...#model-name`);
 `register_engine(prefix, factory)` adds a backend under a prefix of its own.
+Imports: core, tasks, models (Transformers models are loaded by `genrm.models.model`).
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable
 
-from ..errors import GenrmError
-from ..types import Engine
+from ..core.errors import GenrmError
+from ..core.types import Engine
 from .text import cut_at_stop, render
 
 _HF = ("TransformersEngine", "autocast", "cpu_has_bf16", "use_chat_template")

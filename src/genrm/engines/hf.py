@@ -10,10 +10,10 @@ from typing import Callable, Sequence
 
 import torch
 
-from ..batching import length_batches, pad
-from ..device import autocast, cpu_has_bf16
-from ..errors import GenrmError
-from ..progress import progress_bar
+from ..core.batching import length_batches, pad
+from ..core.device import autocast, cpu_has_bf16
+from ..core.errors import GenrmError
+from ..core.progress import progress_bar
 from .shared_prefix import sample_and_decide
 from .text import cut_at_stop, render
 
@@ -54,7 +54,7 @@ class TransformersEngine:
     @classmethod
     def from_pretrained(cls, path, chat_template: str | bool = False, load_kwargs: dict | None = None, **kwargs):
         """Load `path` (folder, Hub id, or LoRA adapter folder); `chat_template` may be 'auto'."""
-        from ..model import load_model
+        from ..models.model import load_model
 
         model, tokenizer = load_model(path, **(load_kwargs or {}))
         return cls(model, tokenizer, chat_template=use_chat_template(tokenizer, chat_template), **kwargs)

@@ -16,8 +16,8 @@ from typing import Sequence
 
 import httpx
 
-from ..errors import GenrmError
-from ..progress import progress_bar
+from ..core.errors import GenrmError
+from ..core.progress import progress_bar
 from .text import render
 
 

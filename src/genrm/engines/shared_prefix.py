@@ -19,17 +19,31 @@ Given the same random stream the texts and probabilities equal the naive path's 
 from __future__ import annotations
 
 import inspect
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 import torch
 from transformers import DynamicCache
 
-from ..device import autocast
-from ..progress import progress_bar
+from ..core.device import autocast
+from ..core.progress import progress_bar
 from .text import cut_at_stop
 
-if TYPE_CHECKING:
-    from .hf import TransformersEngine
+
+class CachedEngine(Protocol):
+    """What this module uses of an engine (`genrm.engines.hf.TransformersEngine` is one): a Transformers model
+    with its tokenizer, and the engine's encoding, batching, padding and sampling settings."""
+
+    model: Any
+    tokenizer: Any
+    device: str
+
+    def encode(self, texts: Sequence[str], prefixes: Sequence[str] | None = None) -> list[list[int]]: ...
+    def stop_ids(self, stop: Sequence[str]) -> tuple[list[int], list[str]]: ...
+    def sampling(self, temperature: float, max_new_tokens: int, stop: Sequence[str] = ()) -> dict: ...
+    def batches(self, lengths: list[int], extra: int = 0, rows_per_item: int = 1) -> Any: ...
+    def pad(self, seqs: list[list[int]], left: bool) -> tuple[torch.Tensor, torch.Tensor]: ...
+    def decision_ids(self, choices: Sequence[str]) -> tuple[list[int], list[int]]: ...
+    def choice_probs(self, *args: Any, **kwargs: Any) -> Any: ...
 
 
 def _cache_kw(model) -> str:
@@ -56,7 +70,7 @@ def _generated_length(tokens: list[int], ends: set[int], tokenizer, stop_strings
 
 @torch.inference_mode()
 def sample_and_decide(
-    engine: TransformersEngine,
+    engine: CachedEngine,
     prompts: Sequence[str],
     k: int,
     decision: Callable[[str], str],

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
-from ..errors import GenrmError
+from ..core.errors import GenrmError
 from .hf import use_chat_template
 from .text import render
 

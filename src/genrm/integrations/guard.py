@@ -29,7 +29,7 @@ import time
 import weakref
 from typing import Any, Sequence
 
-from ..errors import SetupError
+from ..core.errors import SetupError
 
 log = logging.getLogger("genrm.reward")
 _open: "weakref.WeakSet[GuardedScorer]" = weakref.WeakSet()
@@ -39,6 +39,7 @@ _open: "weakref.WeakSet[GuardedScorer]" = weakref.WeakSet()
 def _close_all() -> None:
     for scorer in list(_open):
         scorer.close()
+
 
 DEFAULT_TIMEOUT_S = 300.0
 
@@ -74,7 +75,7 @@ class GuardedScorer:
         self._lock = threading.Lock()  # the counters, from many threads
         self.batcher = None
         if hasattr(verifier, "score_verbatim") and hasattr(verifier, "solve_prompt"):  # in process: batch
-            from ..serve import DynamicBatcher
+            from ..serving.batcher import DynamicBatcher
 
             self._loop = asyncio.new_event_loop()
             threading.Thread(target=self._loop.run_forever, name=f"{name}-batcher", daemon=True).start()

@@ -41,9 +41,10 @@ def make_reward_func(
     outcome (p(correct)) or step_min (see `genrm.reward.reward_value`)."""
     import torch
 
+    from genrm.core.config import check_reward_mode
+    from genrm.core.types import Result
     from genrm.integrations import guard as guarding
-    from genrm.reward import check_reward_mode, openrlhf_pairs, openrlhf_response
-    from genrm.types import Result
+    from genrm.serving.reward import openrlhf_pairs, openrlhf_response
 
     check_reward_mode(reward)
 

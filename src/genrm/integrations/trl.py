@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from ..errors import GenrmError
+from ..core.errors import GenrmError
 
 
 def message_text(content: Any) -> str:
@@ -65,7 +65,8 @@ class GRPOReward:
         folder, a verifier folder, a `genrm serve` URL; default GENRM_VERIFIER). `timeout_s`: deadline
         of one call (default GENRM_REWARD_TIMEOUT, else 300 s). `reward`: outcome (p(correct)) or step_min
         (the lowest step score of a GenRM-CoT/judge rationale's step marks; p(correct) where none are read)."""
-        from ..reward import check_reward_mode, load_reward_model
+        from ..core.config import check_reward_mode
+        from ..serving.reward import load_reward_model
         from .guard import GuardedScorer
 
         self.reward = check_reward_mode(reward)
@@ -102,7 +103,7 @@ class GRPOReward:
         """One reward per completion (None: skipped or failed, which TRL turns into NaN and ignores), and the
         logs: TRL's metrics (`log_metric`) and, for GenRM-CoT and the judge, the K votes and the first
         rationale of each completion as columns of TRL's completions table (`log_extra`)."""
-        from ..reward import reward_value, step_logs
+        from ..serving.reward import reward_value, step_logs
 
         out: list[float | None] = [None] * n
         for i, r in zip(keep, results or []):

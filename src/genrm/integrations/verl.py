@@ -39,7 +39,7 @@ import os
 import threading
 from typing import Any, Callable, Sequence
 
-from genrm.errors import GenrmError
+from genrm.core.errors import GenrmError
 
 
 def _question(extra_info: Any, key: str, i: int) -> str:
@@ -65,8 +65,8 @@ class VerlReward:
         fallback_score: float | None = None,
         reward: str = "outcome",
     ):
+        from genrm.core.config import check_reward_mode
         from genrm.integrations import guard as guarding
-        from genrm.reward import check_reward_mode
 
         self.reward = check_reward_mode(reward)
         self.guard = guarding.GuardedScorer(verifier, timeout_s, "verl")
@@ -82,7 +82,7 @@ class VerlReward:
         """verl's dicts: `score` (the reward) and the same extra keys for every item (verl gathers them per key
         into `reward_extra_info`): `genrm_fallback`; with GenRM-CoT or the judge the votes' spread and the step
         numbers of `genrm.reward.step_logs`."""
-        from genrm.reward import NOT_READ, reward_value, step_logs
+        from genrm.serving.reward import NOT_READ, reward_value, step_logs
 
         out = []
         for r in results if results is not None else [None] * n:
@@ -145,7 +145,7 @@ def _env_reward(router: str | None = None) -> VerlReward:
     with _rewards_lock:
         if key not in _rewards:
             if use_router:
-                from genrm.reward import RewardModel
+                from genrm.serving.reward import RewardModel
 
                 verifier: Any = RewardModel.load(
                     f"http://{router}",

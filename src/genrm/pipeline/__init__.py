@@ -1,4 +1,4 @@
-"""A run folder and its stages. Each stage reads and writes plain files, so any stage can be
+"""Layer 9, pipeline: owns a run folder and its stages. Each stage reads and writes plain files, so any stage can be
 re-run or resumed from its inputs alone:
 
     run.json                      config + environment header
@@ -16,7 +16,9 @@ re-run or resumed from its inputs alone:
 Modules: `run` (the folder, engines over its models), `problems`, `generation` (train the
 built-in generator, sample, label), `verification` (rows, training, verifier objects), `scoring`,
 `evaluation` (probes, results, report files) and `runner` (the ordered stage list, `run_all`).
-This file only gathers their public names.
+This file only gathers their public names. The built-in base is pretrained here too (`pretrain`, its
+corpus `corpus`), since that stage samples with engines and trains with models.
+Imports: every layer before it (core to report); the reward server and the sweeps build on it.
 """
 
 from __future__ import annotations

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..candidates import load_candidates
-from ..card import trained_epochs, write_card
-from ..compute import account, load_model_info
-from ..errors import GenrmError
-from ..evaluate import VERIFIER_NAMES, evaluate
-from ..io import environment, read_json, read_jsonl, write_json
-from ..report import markdown_table, plot
-from ..report_html import write_report
-from ..steps import first_error_label
-from ..types import TRAINED_KINDS
+from ..analysis.compute import account, load_model_info
+from ..analysis.evaluate import VERIFIER_NAMES, evaluate
+from ..core.errors import GenrmError
+from ..core.io import environment, read_json, read_jsonl, write_json
+from ..core.steps import first_error_label
+from ..core.types import TRAINED_KINDS
+from ..data.candidates import load_candidates
+from ..report.card import trained_epochs, write_card
+from ..report.html import write_report
+from ..report.markdown import markdown_table, plot
 from .run import Run, generator_spec
 from .verification import judge_context, verifier_base
 
@@ -22,8 +22,8 @@ def probe_models(run: Run) -> dict:
     """What the built-in models can do alone on the test problems: the generator's and the base's greedy and
     sampled (temperature `temperature`) accuracy. The base row tells what the verifiers start from."""
     from ..engines import TransformersEngine
-    from ..model import load_model
-    from ..pretrain import solved
+    from ..models.model import load_model
+    from .pretrain import solved
 
     c, task = run.config, run.task
     problems = run.problems(run.split)
@@ -119,7 +119,7 @@ def evaluate_run(run: Run) -> dict:
     write_report([run.out()], run.out("report.html"))
     for kind in TRAINED_KINDS:  # the verifiers' model cards carry these numbers
         if kind in scores and run.file("models", kind, "train_log.json").exists():
-            write_card(run, kind)
+            write_card(run, kind, verifier_base(run))
     return results
 
 

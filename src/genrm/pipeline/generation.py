@@ -5,11 +5,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from ..candidates import label_candidates, sample_candidates
-from ..config import RunConfig, parse_counts
-from ..errors import GenrmError
-from ..io import read_json, write_json
-from ..pretrain import PretrainConfig, builtin_dir, pretrain
+from ..core.config import RunConfig, parse_counts
+from ..core.errors import GenrmError
+from ..core.io import read_json, write_json
+from ..core.train_config import PretrainConfig
+from ..data.candidates import label_candidates, sample_candidates
+from .pretrain import builtin_dir, pretrain
 from .run import Run, _engine, generator_spec
 
 

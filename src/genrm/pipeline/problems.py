@@ -6,13 +6,13 @@ import random
 from functools import lru_cache
 from pathlib import Path
 
-from ..config import parse_counts
-from ..errors import GenrmError
-from ..io import write_jsonl
-from ..pretrain import HELD_OUT_EVERY, canonical, corpus_forms, is_held_out
-from ..schemas import CandidatesRow, ProblemRow, read_rows
+from ..core.config import parse_counts
+from ..core.errors import GenrmError
+from ..core.io import write_jsonl
+from ..core.schemas import CandidatesRow, ProblemRow, read_rows
+from ..core.types import Problem
 from ..tasks import DataTask
-from ..types import Problem
+from .corpus import HELD_OUT_EVERY, canonical, corpus_forms, is_held_out
 from .run import N_DEV, Run
 
 

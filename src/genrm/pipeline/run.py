@@ -7,13 +7,13 @@ from pathlib import Path
 
 import torch
 
-from ..config import RUNTIME_FIELDS, RunConfig
+from ..core.config import RUNTIME_FIELDS, RunConfig
+from ..core.errors import GenrmError
+from ..core.io import environment, read_json, write_json
+from ..core.schemas import ProblemRow, read_rows
+from ..core.types import Problem
 from ..engines import make_engine
-from ..errors import GenrmError
-from ..io import environment, read_json, write_json
-from ..schemas import ProblemRow, read_rows
 from ..tasks import get_task
-from ..types import Problem
 
 SPLITS = ("gen_train", "gen_dev", "verifier_train", "dev", "test")
 EVAL_SPLITS = ("test", "dev")  # what a run scores and evaluates: the final test split, or dev (tuning)

@@ -6,9 +6,9 @@ import time
 from functools import partial
 from typing import Any, Callable
 
-from ..io import read_json
-from ..progress import console
-from ..types import TRAINED_KINDS
+from ..core.io import read_json
+from ..core.progress import console
+from ..core.types import TRAINED_KINDS
 from .evaluation import evaluate_run, probe_models
 from .generation import label, sample, train_generator
 from .problems import make_problems

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..candidates import load_candidates
-from ..io import resume_jsonl
-from ..types import Result, Score
+from ..core.io import resume_jsonl
+from ..core.types import Result, Score
+from ..data.candidates import load_candidates
 from ..verifiers import check_method
 from .run import Run
 from .verification import make_verifier

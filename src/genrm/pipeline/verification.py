@@ -11,15 +11,15 @@ import torch
 from transformers import set_seed
 from transformers.utils import logging as hf_logging
 
-from ..candidates import load_candidates
-from ..errors import GenrmError
-from ..io import write_json, write_jsonl
-from ..model import build_tiny_model, load_model, merge_lora
-from ..schemas import PreferenceRow, VerifierRow, read_rows
-from ..teacher import teacher_rationales
-from ..training import train_dpo, train_lm, train_orm
-from ..types import TRAINED_KINDS, Verifier
-from ..verifier_data import balanced_pairs, build_verifier_rows, rationale_coherence
+from ..core.errors import GenrmError
+from ..core.io import write_json, write_jsonl
+from ..core.schemas import PreferenceRow, VerifierRow, read_rows
+from ..core.types import TRAINED_KINDS, Verifier
+from ..data.candidates import load_candidates
+from ..data.teacher import teacher_rationales
+from ..data.verifier_data import balanced_pairs, build_verifier_rows, rationale_coherence
+from ..models.model import build_tiny_model, load_model, merge_lora
+from ..models.training import train_dpo, train_lm, train_orm
 from ..verifiers import build_verifier
 from .run import Run, _engine, generator_spec
 
@@ -102,10 +102,10 @@ def train_verifier(run: Run, kind: str) -> dict:
     """ORM (scalar head, BCE), DPO (TRL, pairs of one problem) or GenRM / GenRM-CoT (next-token loss on the
     completion). With `ver_epochs` every verifier makes that many passes over its own rows (all built from the
     same candidates). The model folder gets a model card (filled in with results by `evaluate_run`)."""
-    from ..card import write_card
+    from ..report.card import write_card
 
     log = _train_verifier(run, kind)
-    write_card(run, kind)
+    write_card(run, kind, verifier_base(run))
     return log
 
 

@@ -1,12 +1,16 @@
-"""Task registry: tasks are found by name; a typo gets the closest name suggested."""
+"""Layer 2, tasks: owns what a task is made of (questions, reference answers, prompts, answer checking, oracle
+rationales) for the built-in list tasks (`last_letter`, `word_sort`, ...; `base`, `lists`) and the dataset
+tasks (`gsm8k`, `math`, `jsonl`; `data`), and this registry: tasks are found by name, and a typo gets the
+closest name suggested. Imports: core.
+"""
 
 from __future__ import annotations
 
 import difflib
 from typing import Callable
 
-from ..errors import GenrmError
-from ..types import Task
+from ..core.errors import GenrmError
+from ..core.types import Task
 from .base import DECISION, StepTask
 from .data import DataTask
 from .gsm8k import GSM8K

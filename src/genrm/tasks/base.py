@@ -38,9 +38,9 @@ from functools import lru_cache
 from importlib import resources
 from typing import Sequence
 
-from ..errors import GenrmError
-from ..formats import DECISION, VerifyFormat
-from ..types import Problem
+from ..core.errors import GenrmError
+from ..core.formats import DECISION, VerifyFormat
+from ..core.types import Problem
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 _ANSWER = re.compile(r"Answer:[ \t]*([^\n]*)")

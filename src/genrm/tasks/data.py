@@ -11,10 +11,10 @@ import re
 from pathlib import Path
 from typing import Sequence
 
-from ..errors import GenrmError
-from ..formats import VerifyFormat
-from ..io import numbered_jsonl
-from ..types import Problem
+from ..core.errors import GenrmError
+from ..core.formats import VerifyFormat
+from ..core.io import numbered_jsonl
+from ..core.types import Problem
 
 # The instruction header of the GenRM paper's GSM8K data (the released verifier rows start with it).
 PAPER_HEADER = (

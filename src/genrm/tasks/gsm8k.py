@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from ..types import Problem
+from ..core.types import Problem
 from .data import DataTask, answer_after_marker, numbers_equal, to_number
 
 _CALC = re.compile(r"<<[^>]*>>")

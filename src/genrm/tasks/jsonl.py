@@ -8,8 +8,8 @@ pipeline splits into disjoint test and training problems.
 
 from __future__ import annotations
 
-from ..errors import GenrmError
-from ..types import Problem
+from ..core.errors import GenrmError
+from ..core.types import Problem
 from .data import DataTask, answer_after_marker, numbers_equal, to_number
 
 CHECKERS = ("numeric", "exact", "math")

@@ -7,8 +7,8 @@ what follows "The answer is". `math-verify` decides equivalence (fractions, LaTe
 
 from __future__ import annotations
 
-from ..errors import GenrmError
-from ..types import Problem
+from ..core.errors import GenrmError
+from ..core.types import Problem
 from .data import PAPER_HEADER, DataTask, answer_after_marker, check_text
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 
-from ..types import Problem
+from ..core.types import Problem
 from .base import LETTERS, StepTask
 
 

@@ -9,8 +9,8 @@ from typing import Any, Sequence
 
 import httpx
 
-from .errors import GenrmError, SetupError
-from .types import Result
+from ..core.errors import GenrmError, SetupError
+from ..core.types import Result
 
 
 class RemoteRewardModel:

@@ -5,7 +5,7 @@
                               sampled and labelled candidates, the probes (generator-side stages, run once)
     OUT/bases/<size>/         `genrm pretrain` output per verifier size (axis verifier_size), one recipe
     OUT/points/<name>/        one ordinary run folder per point: every genrm command works on it
-    OUT/sweep.md, sweep_<axis>.png, report.html   (written by `sweep_results`)
+    OUT/sweep.md, sweep_<axis>.png, report.html   (written by `genrm.sweep.results`)
 
 When every swept field is on the verifier side (`VERIFIER_SIDE`: verifier data size, verifier size, training
 and scoring settings), every point gets the shared run's problems and candidates, copied into its folder and
@@ -23,191 +23,19 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from dataclasses import fields, replace
-from itertools import product
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
-from .config import RunConfig
-from .errors import GenrmError
-from .io import read_json, read_jsonl, write_json, write_jsonl
-from .progress import console
-
-VERIFIER_SIZE = "verifier_size"  # a sweep axis, not a run setting: the verifiers' base pretrained at this size
-AXIS_ALIASES = {"model": VERIFIER_SIZE, "data": "n_verifier_train", "k": "k_votes"}
-# run settings that change only the verifier side (rows, training, scoring), never the problems or candidates
-VERIFIER_SIDE = frozenset(
-    {
-        "n_verifier_train",
-        VERIFIER_SIZE,
-        "verifier_base",
-        "judge",
-        "judge_shots",
-        "teacher",
-        "methods",
-        "verifier_init",
-        "balance",
-        "unified_lambda",
-        "ver_epochs",
-        "ver_steps",
-        "ver_batch_size",
-        "ver_lr",
-        "orm_lr",
-        "dpo_lr",
-        "dpo_beta",
-        "ver_max_seconds",
-        "ver_grad_accum",
-        "lora_r",
-        "lora_alpha",
-        "max_length",
-        "gradient_checkpointing",
-        "k_votes",
-        "cot_temperature",
-        "cot_max_new_tokens",
-        "score_engine",
-    }
-)
-# the generator-side stages a verifier-side sweep runs once, in OUT/shared
-SHARED_STAGES = ("problems", "generator", "sample_verifier_train", "label_verifier_train")
+from ..core.errors import GenrmError
+from ..core.io import read_jsonl, write_jsonl
+from ..core.progress import console
+from .grid import VERIFIER_SIZE, Sweep
 
 
-# -- the grid -------------------------------------------------------------------------------------------------
-def parse_grid(specs: Sequence[str]) -> dict[str, list[Any]]:
-    """`['n_verifier_train=1500,3000', 'model=nano,tiny']` -> `{field: [values]}`, each value of the field's type.
-
-    A field is a run setting (`genrm run --help`) or `verifier_size` (alias `model`): nano, tiny, small, base."""
-    from .model import SIZES
-
-    types = {f.name: str(f.type) for f in fields(RunConfig)}
-    grid: dict[str, list[Any]] = {}
-    for spec in specs:
-        name, sep, values = spec.partition("=")
-        name = AXIS_ALIASES.get(name.strip().replace("-", "_"), name.strip().replace("-", "_"))
-        raw = [v.strip() for v in values.split(",") if v.strip()]
-        if not sep or not raw:
-            raise GenrmError(f"--grid {spec!r}: write FIELD=V1,V2,... (e.g. n_verifier_train=1500,3000,6000)")
-        if name != VERIFIER_SIZE and name not in types:
-            raise GenrmError(
-                f"--grid {spec!r}: {name!r} is not a run setting; sweep a field of `genrm run --help` (with "
-                "underscores) or verifier_size"
-            )
-        if name in grid:
-            raise GenrmError(f"--grid {spec!r}: {name} is swept twice; give all its values in one --grid")
-        if name == VERIFIER_SIZE:
-            bad = [v for v in raw if v not in SIZES]
-            if bad:
-                raise GenrmError(f"--grid {spec!r}: unknown size(s) {', '.join(bad)}; use {', '.join(SIZES)}")
-            grid[name] = raw
-        else:
-            grid[name] = [_cast(spec, types[name], v) for v in raw]
-        if len(set(map(str, grid[name]))) != len(grid[name]):
-            raise GenrmError(f"--grid {spec!r}: a value is repeated")
-    if not grid:
-        raise GenrmError("give at least one --grid FIELD=V1,V2,...")
-    return grid
-
-
-def _cast(spec: str, kind: str, v: str) -> Any:
-    try:
-        if kind == "bool":
-            if v.lower() not in ("true", "false", "1", "0"):
-                raise ValueError
-            return v.lower() in ("true", "1")
-        return {"int": int, "float": float, "str": str}[kind](v)
-    except ValueError:
-        raise GenrmError(f"--grid {spec!r}: {v!r} is not a valid {kind}") from None
-
-
-def point_name(values: dict[str, Any]) -> str:
-    return "_".join(f"{k}-{v}" for k, v in values.items())
-
-
-def points(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
-    """Every combination of the grid's values, in the grid's order."""
-    return [dict(zip(grid, combo)) for combo in product(*grid.values())]
-
-
-def shares_candidates(grid: dict[str, list[Any]]) -> bool:
-    """Whether the points can share the problems, generator and candidates (every swept field verifier-side)."""
-    return all(name in VERIFIER_SIDE for name in grid)
-
-
-# -- the sweep folder -----------------------------------------------------------------------------------------
-class Sweep:
-    """A sweep folder: its base config, grid and evaluated split, and the paths of its parts."""
-
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        head = read_json(self.path / "sweep.json") if (self.path / "sweep.json").exists() else None
-        if not head or "grid" not in head:
-            raise GenrmError(f"{self.path} is not a sweep folder (no sweep.json); start one with `genrm sweep`")
-        self.config = RunConfig.from_dict(head["config"])
-        self.grid: dict[str, list[Any]] = head["grid"]
-        self.split: str = head.get("split", "test")
-
-    @classmethod
-    def create(cls, path: str | Path, config: RunConfig, grid: dict[str, list[Any]], split: str = "test") -> "Sweep":
-        """Start a sweep folder, or resume one with the same config, grid and split."""
-        from .config import RUNTIME_FIELDS
-        from .pipeline.run import EVAL_SPLITS
-
-        if split not in EVAL_SPLITS:
-            raise GenrmError(f"--split {split}: use test (the final runs) or dev (choosing settings)")
-        path = Path(path)
-        head: dict[str, Any] = {"config": config.to_dict(), "grid": grid, "split": split}
-        if (path / "sweep.json").exists():
-            old = read_json(path / "sweep.json")
-            same = old.get("grid") == grid and old.get("split", "test") == split
-            diff = [k for k, v in head["config"].items() if k not in RUNTIME_FIELDS and old["config"].get(k) != v]
-            if not same or diff:
-                what = ", ".join(diff) or "the grid or split"
-                raise GenrmError(
-                    f"{path} holds another sweep (differs in: {what}); use a new folder or delete the old one"
-                )
-        else:
-            if path.exists() and any(path.iterdir()):
-                raise GenrmError(f"{path} exists and is not a sweep folder; give a new or empty folder")
-            for name, values in grid.items():  # every point's config must be valid before anything runs
-                if name != VERIFIER_SIZE:
-                    for v in values:
-                        replace(config, **{name: v})
-            write_json(path / "sweep.json", head)
-        return cls(path)
-
-    @property
-    def shared(self) -> bool:
-        return shares_candidates(self.grid)
-
-    def points(self) -> list[dict[str, Any]]:
-        return points(self.grid)
-
-    def point_dir(self, values: dict[str, Any]) -> Path:
-        return self.path / "points" / point_name(values)
-
-    def base_dir(self, size: str) -> Path:
-        return self.path / "bases" / size
-
-    def root_config(self) -> RunConfig:
-        """The shared run: the generator side of the base config, with the largest verifier data size."""
-        n = max(self.grid.get("n_verifier_train", [self.config.n_verifier_train]))
-        return replace(self.config, n_verifier_train=n, methods="")
-
-    def point_config(self, values: dict[str, Any]) -> RunConfig:
-        settings = {k: v for k, v in values.items() if k != VERIFIER_SIZE}
-        if VERIFIER_SIZE in values:
-            settings["verifier_base"] = str(self.verifier_base(values[VERIFIER_SIZE]).resolve())
-        return replace(self.config, **settings)
-
-    def verifier_base(self, size: str) -> Path:
-        from .pipeline.generation import base_in
-
-        return base_in(self.base_dir(size), self.config.task)
-
-
-# -- shared stages --------------------------------------------------------------------------------------------
 def prepare(sweep: Sweep) -> None:
     """Run the stages the points share: the generator side (once, in OUT/shared) and each verifier size's base."""
-    from .pipeline import Run, stages
+    from ..pipeline import Run, stages
 
     if sweep.shared:
         root = Run.create(sweep.path / "shared", sweep.root_config(), split=sweep.split)
@@ -226,13 +54,13 @@ def base_recipe(sweep: Sweep, size: str):
     """One recipe for every verifier size: the run's pretraining settings (`--gen-steps`, `--gen-batch-size`,
     `--gen-lr`, `--n-gen-train`, the task and its word counts, the seed); only the model size differs, so every
     size is trained on the same tokens (steps x batch x sequence length)."""
-    from .pipeline.generation import pretrain_config
+    from ..pipeline.generation import pretrain_config
 
     return pretrain_config(replace(sweep.config, model_size=size))
 
 
 def pretrain_base(sweep: Sweep, size: str) -> Path:
-    from .pretrain import pretrain
+    from ..pipeline.pretrain import pretrain
 
     out = sweep.base_dir(size)
     if not (out / "pretrain_log.json").exists():  # `genrm pretrain` resumes from its own checkpoints
@@ -244,8 +72,8 @@ def pretrain_base(sweep: Sweep, size: str) -> Path:
 def seed_point(sweep: Sweep, values: dict[str, Any]) -> Path:
     """Create a point's run folder; in a verifier-side sweep give it the shared problems and candidates (the first
     n verifier-training problems for a data size n) and mark those stages done."""
-    from .pipeline import Run, label
-    from .pipeline.run import SPLITS
+    from ..pipeline import Run, label
+    from ..pipeline.run import SPLITS
 
     folder = sweep.point_dir(values)
     run = Run.create(folder, sweep.point_config(values), split=sweep.split)
@@ -292,7 +120,7 @@ def run_point(folder: str, split: str = "test", threads: int = 0, quiet: bool = 
         import torch
 
         torch.set_num_threads(threads)
-    from .pipeline import Run, run_all
+    from ..pipeline import Run, run_all
 
     run_all(Run(folder, split))
     return folder
@@ -300,7 +128,7 @@ def run_point(folder: str, split: str = "test", threads: int = 0, quiet: bool = 
 
 def _stage_count(folder: Path, split: str) -> tuple[int, int]:
     """(finished, total) stages of a point."""
-    from .pipeline import Run, stages
+    from ..pipeline import Run, stages
 
     run = Run(folder, split)
     markers = [m for m, _ in stages(run)]
@@ -328,7 +156,7 @@ def run_sweep(sweep: Sweep, jobs: int = 1, ray: str = "", on_point: Callable[[Pa
                 run_point(str(f), sweep.split)
                 if on_point:
                     on_point(f)
-    from .sweep_results import collect
+    from .results import collect
 
     return collect(sweep)
 
@@ -340,7 +168,7 @@ def _finished(folder: Path, split: str) -> bool:
 
 def _watch(folders: list[Path], split: str, is_done: Callable[[], bool]) -> None:
     """A progress bar over every stage of `folders`, read from their done-markers until `is_done()`."""
-    from .progress import progress_bar
+    from ..core.progress import progress_bar
 
     total = sum(_stage_count(f, split)[1] for f in folders)
     with progress_bar(f"sweep: {len(folders)} points", total) as (bar, tid):

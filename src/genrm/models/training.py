@@ -24,13 +24,14 @@ import torch
 from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments
 from transformers.utils import logging as hf_logging
 
-from .batching import pad
-from .config import RUNTIME_FIELDS, TrainConfig, trackers
-from .device import bf16_available
-from .errors import GenrmError
-from .io import replace_dir, write_json
+from ..core.batching import pad
+from ..core.config import RUNTIME_FIELDS
+from ..core.device import bf16_available
+from ..core.errors import GenrmError
+from ..core.io import replace_dir, write_json
+from ..core.progress import console, progress_bar
+from ..core.train_config import TrainConfig, trackers
 from .model import LORA_BASE, quiet_hf_progress
-from .progress import console, progress_bar
 
 
 def add_lora(model, cfg: TrainConfig, task_type: str):

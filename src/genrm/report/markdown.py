@@ -36,7 +36,7 @@ def markdown_table(results: dict, title: str = "") -> str:
             lo, hi = st["ci95_f1"] or (float("nan"), float("nan"))
             lines.append(
                 f"{name} step verdicts (ProcessBench): F1 {st['f1']:.3f} [{lo:.3f}, {hi:.3f}]; first wrong step found "
-                f"on {st['error_accuracy']:.3f} of {st['n_error']} candidates with one, \"no error\" on "
+                f'on {st["error_accuracy"]:.3f} of {st["n_error"]} candidates with one, "no error" on '
                 f"{st['correct_accuracy']:.3f} of {st['n_correct']} without; steps read from {st['parsed']:.3f} of "
                 "candidates."
             )

@@ -14,9 +14,9 @@ import re
 from pathlib import Path
 from typing import Sequence
 
-from .formats import VerifyFormat
-from .io import resume_jsonl
-from .types import Candidate, Problem
+from ..core.formats import VerifyFormat
+from ..core.io import resume_jsonl
+from ..core.types import Candidate, Problem
 
 _MARKUP = re.compile(r"\*\*|</?b>|__")
 _VERDICT = re.compile(r"Is the answer correct\s*\??\s*\(Yes/No\)\s*\??\s*:?\s*(Yes|No)\b", re.IGNORECASE)

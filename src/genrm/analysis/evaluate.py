@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from ..core.types import Candidate, Problem
 from .metrics import auroc, best_of_n, bootstrap_ci, n_grid, pass_at_n, vote_at_n
 from .steps import StepVerdicts, step_evaluation
-from .types import Candidate, Problem
 
 VERIFIER_NAMES = {"orm": "ORM", "dpo": "DPO", "genrm": "GenRM", "genrm_cot": "GenRM-CoT", "judge": "LLM-as-a-Judge"}
 

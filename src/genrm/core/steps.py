@@ -22,9 +22,8 @@ wording), a part that is not a marked step, a rationale cut before any complete 
 some complete steps (hit its token cap) counts for those steps; it votes for a first error only if it marked
 one before the cut, and for "no error" only if it reached the closing ".".
 
-`first_error_label` is the oracle's label of a candidate (its oracle rationale, parsed the same way), and
-`processbench` the metric: accuracy of the first-error index on erroneous candidates, of "no error" on
-error-free ones, and their harmonic mean (F1).
+`first_error_label` is the oracle's label of a candidate (its oracle rationale, parsed the same way); the metric
+on these labels (ProcessBench's F1) is `genrm.analysis.steps`.
 """
 
 from __future__ import annotations
@@ -132,53 +131,3 @@ def first_error_label(oracle_rationale: str) -> int | None:
     """The true first wrong step of a candidate from its oracle rationale (None if it does not parse)."""
     marks = parse_rationale(oracle_rationale)
     return None if marks is None or not marks.complete else marks.first_error
-
-
-def processbench(labels: Sequence[int], predicted: Sequence[int | None]) -> dict[str, Any]:
-    """ProcessBench's metric: `error_accuracy` (the exact first wrong step, on candidates with one),
-    `correct_accuracy` ("no error" on candidates without one), `f1` their harmonic mean. A prediction of None
-    (nothing parsed, or no vote) is wrong on both."""
-    err = [p == y for y, p in zip(labels, predicted) if y != NO_ERROR]
-    ok = [p == NO_ERROR for y, p in zip(labels, predicted) if y == NO_ERROR]
-    acc_err = sum(err) / len(err) if err else None
-    acc_ok = sum(ok) / len(ok) if ok else None
-    f1 = None
-    if acc_err is not None and acc_ok is not None:
-        f1 = 0.0 if acc_err + acc_ok == 0 else 2 * acc_err * acc_ok / (acc_err + acc_ok)
-    return {"error_accuracy": acc_err, "correct_accuracy": acc_ok, "f1": f1, "n_error": len(err), "n_correct": len(ok)}
-
-
-def step_evaluation(
-    problem_ids: Sequence[str],
-    labels: dict[str, list[int | None]],
-    rationales: dict[str, list[list[str]]],
-    reps: int = 1000,
-    seed: int = 0,
-) -> dict[str, Any]:
-    """ProcessBench on a run's candidates: `labels[pid]` the oracle's first wrong step per candidate (None: no
-    label, left out), `rationales[pid]` each candidate's K rationales. Adds a percentile bootstrap 95% CI of F1
-    over problems, the share of candidates whose rationales gave steps (`parsed`), and the predicted first
-    wrong step per candidate (`predicted`, for the report)."""
-    import random
-
-    pairs: dict[str, list[tuple[int, int | None]]] = {}
-    predicted: dict[str, list[int | None]] = {}
-    parsed = total = 0
-    for pid in problem_ids:
-        verdicts = [StepVerdicts.from_rationales(rs) for rs in rationales[pid]]
-        predicted[pid] = [v.first_error if v else None for v in verdicts]
-        parsed += sum(v is not None for v in verdicts)
-        total += len(verdicts)
-        pairs[pid] = [(y, p) for y, p in zip(labels[pid], predicted[pid]) if y is not None]
-    flat = [x for pid in problem_ids for x in pairs[pid]]
-    out = processbench([y for y, _ in flat], [p for _, p in flat])
-    rng = random.Random(seed)
-    f1s = []
-    for _ in range(reps):
-        sample = [x for pid in rng.choices(list(problem_ids), k=len(problem_ids)) for x in pairs[pid]]
-        f1 = processbench([y for y, _ in sample], [p for _, p in sample])["f1"]
-        if f1 is not None:
-            f1s.append(f1)
-    f1s.sort()
-    ci = [f1s[int(0.025 * len(f1s))], f1s[min(len(f1s) - 1, int(0.975 * len(f1s)))]] if f1s else None
-    return {**out, "ci95_f1": ci, "parsed": parsed / total if total else None, "predicted": predicted}

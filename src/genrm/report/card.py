@@ -12,8 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .evaluate import VERIFIER_NAMES
-from .io import iter_jsonl, read_json
+from ..analysis.evaluate import VERIFIER_NAMES
+from ..core.io import iter_jsonl, read_json
 
 SUMMARY = "> "  # the card's one-line summary starts with this (`genrm serve` prints it)
 
@@ -93,18 +93,16 @@ def _fmt(x: Any) -> str:
     return "—" if x is None else f"{x:.3f}" if isinstance(x, float) else str(x)
 
 
-def write_card(run, kind: str) -> Path:
-    """Write (or rewrite) `RUN/models/KIND/README.md` from the run's config, data, training log and results."""
+def write_card(run, kind: str, base: str) -> Path:
+    """Write (or rewrite) `RUN/models/KIND/README.md` from the run's config, data, training log and results;
+    `base` is the model the verifier was fine-tuned from (`genrm.pipeline.verification.verifier_base`)."""
     from huggingface_hub import EvalResult, ModelCard, ModelCardData
-
-    from .pipeline.verification import verifier_base
 
     c, folder = run.config, run.file("models", kind)
     name = VERIFIER_NAMES[kind]
     log = read_json(folder / "train_log.json") if (folder / "train_log.json").exists() else {}
     stats_file = run.file("verifier_data", "stats.json")
     stats = read_json(stats_file) if stats_file.exists() else {}
-    base = verifier_base(run)
     builtin = not (c.generator or c.verifier_base)
     lists = not c.data and hasattr(run.task, "vocabulary")
     test_words = ",".join(map(str, c.test_counts()))

@@ -9,121 +9,20 @@ between them and a table puts them side by side.
 
 from __future__ import annotations
 
-import html
 import json
-import math
 from collections import Counter
 from pathlib import Path
 from typing import Any, Sequence
 
-from .evaluate import VERIFIER_NAMES
-from .io import read_json, read_jsonl
-from .steps import StepVerdicts
-from .types import TRAINED_KINDS
+from ..analysis.evaluate import VERIFIER_NAMES
+from ..core.io import read_json, read_jsonl
+from ..core.steps import StepVerdicts
+from ..core.types import TRAINED_KINDS
+from .assets import CSS, SCRIPT
+from .charts import esc, fmt, svg_chart
 
-PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f"]
 COMPUTE_HEAD = ["method (at N, full K)", "tokens", "prefill", "generated", "FLOPs", "accuracy"]
 AUROC_HEAD = ["verifier", "AUROC pooled", "AUROC within problem", "accuracy@0.5"]
-
-
-def _esc(x: Any) -> str:
-    return html.escape(str(x), quote=True)
-
-
-def _fmt(v: Any, digits: int = 3) -> str:
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "–"
-        return f"{v:.{digits}f}" if abs(v) < 1e4 else f"{v:.3g}"
-    return "–" if v is None else _esc(v)
-
-
-# -- charts ---------------------------------------------------------------------------------------------------
-def svg_chart(
-    series: Sequence[dict[str, Any]],
-    xlabel: str,
-    ylabel: str,
-    log_x: bool = True,
-    y_range: tuple[float, float] | None = None,
-    x_range: tuple[float, float] | None = None,
-    width: int = 600,
-    height: int = 340,
-    diagonal: bool = False,
-) -> str:
-    """A line chart: each series `{"name", "x": [...], "y": [...], "lo"/"hi": optional band, "dash": bool}`."""
-    pts = [(x, y) for s in series for x, y in zip(s["x"], s["y"]) if x is not None and y is not None]
-    if not pts:
-        return '<p class="muted">nothing to plot</p>'
-    fx = (lambda v: math.log10(v)) if log_x else (lambda v: v)
-    xs = [fx(x) for x, _ in pts if not log_x or x > 0]
-    x0, x1 = (fx(x_range[0]), fx(x_range[1])) if x_range else (min(xs), max(xs))
-    if x1 == x0:
-        x0, x1 = x0 - 0.5, x1 + 0.5
-    ys = [y for _, y in pts] + [v for s in series for v in (s.get("lo") or []) + (s.get("hi") or [])]
-    y0, y1 = y_range or (min(ys), max(ys))
-    if y1 == y0:
-        y0, y1 = y0 - 0.05, y1 + 0.05
-    L, R, T, B = 56, 190, 14, 44
-    pw, ph = width - L - R, height - T - B
-
-    def px(x: float) -> float:
-        return L + (fx(x) - x0) / (x1 - x0) * pw
-
-    def py(y: float) -> float:
-        return T + (1 - (y - y0) / (y1 - y0)) * ph
-
-    out = [f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img">']
-    out.append(f'<rect x="{L}" y="{T}" width="{pw}" height="{ph}" fill="#fff" stroke="#ccc"/>')
-    for i in range(6):  # y grid
-        yv = y0 + (y1 - y0) * i / 5
-        out.append(f'<line x1="{L}" x2="{L + pw}" y1="{py(yv):.1f}" y2="{py(yv):.1f}" stroke="#eee"/>')
-        label = f"{yv:.2f}" if y1 - y0 >= 0.2 else f"{yv:.3f}"
-        out.append(f'<text x="{L - 6}" y="{py(yv) + 4:.1f}" text-anchor="end" class="tick">{label}</text>')
-    if log_x:
-        ticks = sorted({x for x, _ in pts if x > 0})
-        if len(ticks) > 8:
-            ticks = [10.0**e for e in range(math.floor(x0), math.ceil(x1) + 1)]
-    else:
-        ticks = [x0 + (x1 - x0) * i / 5 for i in range(6)]
-    for xv in ticks:
-        if not log_x or x0 - 1e-9 <= fx(xv) <= x1 + 1e-9:
-            label = f"{xv:.3g}" if not float(xv).is_integer() or xv >= 1e4 else str(int(xv))
-            out.append(f'<line x1="{px(xv):.1f}" x2="{px(xv):.1f}" y1="{T}" y2="{T + ph}" stroke="#f2f2f2"/>')
-            out.append(f'<text x="{px(xv):.1f}" y="{T + ph + 16}" text-anchor="middle" class="tick">{label}</text>')
-    if diagonal:
-        out.append(
-            f'<line x1="{px(x0):.1f}" y1="{py(y0):.1f}" x2="{px(x1):.1f}" y2="{py(y1):.1f}" '
-            'stroke="#999" stroke-dasharray="4 3"/>'
-        )
-    for i, s in enumerate(series):
-        color = s.get("color") or PALETTE[i % len(PALETTE)]
-        xy = [(x, y) for x, y in zip(s["x"], s["y"]) if x is not None and y is not None and (not log_x or x > 0)]
-        if s.get("lo") and s.get("hi"):
-            band = [(px(x), py(h)) for x, h in zip(s["x"], s["hi"])] + [
-                (px(x), py(lo)) for x, lo in reversed(list(zip(s["x"], s["lo"])))
-            ]
-            out.append(
-                f'<polygon points="{" ".join(f"{a:.1f},{b:.1f}" for a, b in band)}" fill="{color}" opacity="0.12"/>'
-            )
-        dash = ' stroke-dasharray="5 4"' if s.get("dash") else ""
-        line = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in xy)
-        if len(xy) > 1 and not s.get("points_only"):
-            out.append(f'<polyline points="{line}" fill="none" stroke="{color}" stroke-width="2"{dash}/>')
-        for x, y in xy:
-            out.append(
-                f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3" fill="{color}">'
-                f"<title>{_esc(s['name'])}: x={x:.4g}, y={y:.3f}</title></circle>"
-            )
-        ly = T + 12 + 16 * i
-        out.append(f'<rect x="{L + pw + 10}" y="{ly - 9}" width="12" height="4" fill="{color}"/>')
-        out.append(f'<text x="{L + pw + 26}" y="{ly - 3}" class="legend">{_esc(s["name"])}</text>')
-    out.append(f'<text x="{L + pw / 2}" y="{height - 6}" text-anchor="middle" class="axis">{_esc(xlabel)}</text>')
-    out.append(
-        f'<text x="14" y="{T + ph / 2}" text-anchor="middle" class="axis" '
-        f'transform="rotate(-90 14 {T + ph / 2})">{_esc(ylabel)}</text>'
-    )
-    out.append("</svg>")
-    return "".join(out)
 
 
 # -- one run --------------------------------------------------------------------------------------------------
@@ -184,15 +83,21 @@ def _steps_table(methods: dict[str, Any]) -> str:
             lo, hi = st.get("ci95_f1") or (None, None)
             ci = f"{lo:.3f}-{hi:.3f}" if lo is not None else ""
             rows.append(
-                [name, st["f1"], ci, f"{st['error_accuracy']:.3f} of {st['n_error']}",
-                 f"{st['correct_accuracy']:.3f} of {st['n_correct']}", st.get("parsed")]
+                [
+                    name,
+                    st["f1"],
+                    ci,
+                    f"{st['error_accuracy']:.3f} of {st['n_error']}",
+                    f"{st['correct_accuracy']:.3f} of {st['n_correct']}",
+                    st.get("parsed"),
+                ]
             )
     if not rows:
         return ""
     return (
         '<h3 id="steps">Step verdicts</h3><p class="muted">Read from the rationales\' ok / wrong marks: does the '
-        "verifier find the first wrong step of a wrong solution, and say \"no error\" on a right one "
-        "(ProcessBench's F1, the harmonic mean of the two accuracies; labels from the oracle). \"read\": share of "
+        'verifier find the first wrong step of a wrong solution, and say "no error" on a right one '
+        '(ProcessBench\'s F1, the harmonic mean of the two accuracies; labels from the oracle). "read": share of '
         "candidates whose rationales gave steps. The problem browser shows each candidate's steps coloured by "
         "the share of rationales marking them wrong.</p>" + _table(STEPS_HEAD, rows, "num")
     )
@@ -256,9 +161,9 @@ def _browser_data(run: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _table(head: Sequence[str], rows: Sequence[Sequence[Any]], cls: str = "") -> str:
-    th = "".join(f"<th>{_esc(h)}</th>" for h in head)
+    th = "".join(f"<th>{esc(h)}</th>" for h in head)
     body = "".join(
-        "<tr>" + "".join(f"<td>{c if isinstance(c, _Raw) else _fmt(c)}</td>" for c in r) + "</tr>" for r in rows
+        "<tr>" + "".join(f"<td>{c if isinstance(c, _Raw) else fmt(c)}</td>" for c in r) + "</tr>" for r in rows
     )
     return f'<table class="{cls}"><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>'
 
@@ -305,7 +210,7 @@ def _run_sections(run: dict[str, Any], idx: int) -> str:
             [
                 name,
                 *[m["best_of_n"][str(n)] for n in grid],
-                _Raw(f"{_fmt(ci[0])}–{_fmt(ci[1])}"),
+                _Raw(f"{fmt(ci[0])}–{fmt(ci[1])}"),
                 m.get("verifier_accuracy"),
                 m.get("auroc"),
                 m.get("auroc_within_problem"),
@@ -371,15 +276,15 @@ def _run_sections(run: dict[str, Any], idx: int) -> str:
         parts.append(
             f'<section id="compute-{idx}" class="compute"><h2>Accuracy vs compute</h2>'
             f'<p class="muted">Every (N, K) the run allows, by subsampling its candidates and rationales. FLOPs: '
-            f"{_esc(comp['flops_rule'])}; parameters: {_esc(params)}; shared prefix: {comp['shared_prefix']}. "
-            f"<code>genrm plan {_esc(run['path'])} --budget B</code> picks the best point within a budget.</p>"
+            f"{esc(comp['flops_rule'])}; parameters: {esc(params)}; shared prefix: {comp['shared_prefix']}. "
+            f"<code>genrm plan {esc(run['path'])} --budget B</code> picks the best point within a budget.</p>"
             f"{chart}{_table(COMPUTE_HEAD, rows, 'num')}{_training_table(comp.get('training'))}</section>"
         )
     else:
         parts.append(
             f'<section id="compute-{idx}" class="compute"><h2>Accuracy vs compute</h2><p class="muted">This '
             "results.json has no compute accounting (written by an older genrm): run "
-            f"<code>genrm evaluate {_esc(run['path'])}</code> to add it.</p></section>"
+            f"<code>genrm evaluate {esc(run['path'])}</code> to add it.</p></section>"
         )
     # calibration
     cal_series, auc_rows = [], []
@@ -402,7 +307,7 @@ def _run_sections(run: dict[str, Any], idx: int) -> str:
     # problem browser (rendered by the script from the embedded JSON)
     first = "genrm_cot" if "genrm_cot" in run["scores"] else next(iter(run["scores"]), "")
     method_opts = "".join(
-        f'<option value="{_esc(m)}"{" selected" if m == first else ""}>{_esc(_display(m))}</option>'
+        f'<option value="{esc(m)}"{" selected" if m == first else ""}>{esc(_display(m))}</option>'
         for m in run["scores"]
     )
     parts.append(
@@ -466,121 +371,8 @@ def _side_by_side(runs: Sequence[dict[str, Any]]) -> str:
     tasks = ", ".join(f"{r['name']}: {r['results'].get('task')}" for r in runs)
     return (
         f'<section id="side-by-side" class="side-by-side"><h2>Runs side by side</h2><p class="muted">Best-of-N at '
-        f"each run's N. {_esc(tasks)}</p>{_table(head, rows, 'num')}</section>"
+        f"each run's N. {esc(tasks)}</p>{_table(head, rows, 'num')}</section>"
     )
-
-
-CSS = """
-body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:0;color:#222;background:#fafafa}
-header{background:#263238;color:#fff;padding:10px 20px;position:sticky;top:0;z-index:2}
-header a{color:#b3e5fc;margin-right:12px;text-decoration:none} header select{margin-left:8px}
-main{padding:0 20px 40px;max-width:1400px} h2{border-bottom:1px solid #ddd;padding-bottom:4px;margin-top:28px}
-table{border-collapse:collapse;margin:8px 0;background:#fff} td,th{border:1px solid #e0e0e0;padding:3px 8px}
-th{background:#f0f0f0;text-align:left}
-table.num td:not(:first-child){text-align:right;font-variant-numeric:tabular-nums}
-.muted{color:#666} .charts{display:flex;flex-wrap:wrap;gap:16px} svg.chart{background:#fff;border:1px solid #ddd}
-.tick{font-size:10px;fill:#555} .legend{font-size:11px;fill:#333} .axis{font-size:12px;fill:#333}
-.two{display:flex;gap:24px;flex-wrap:wrap;align-items:flex-start}
-.filters{margin:8px 0;display:flex;gap:14px;flex-wrap:wrap;align-items:center}
-.plist{max-height:260px;overflow:auto;border:1px solid #ddd;background:#fff}
-.plist div{padding:2px 8px;cursor:pointer;border-bottom:1px solid #f3f3f3;
-  font-family:ui-monospace,monospace;font-size:12px}
-.plist div:hover,.plist div.sel{background:#e3f2fd}
-.pdetail{margin-top:10px} .pdetail td{font-family:ui-monospace,monospace;font-size:12px;vertical-align:top}
-.ok{color:#1b5e20;background:#e8f5e9} .wrong{color:#b71c1c;background:#ffebee;font-weight:600}
-tr.right td:first-child{border-left:4px solid #43a047} tr.bad td:first-child{border-left:4px solid #e53935}
-.pick{font-weight:700;outline:2px solid #1565c0} .rat{display:block;white-space:pre-wrap;margin:2px 0}
-.tag{display:inline-block;padding:0 6px;border-radius:8px;font-size:11px;margin-left:6px}
-.tag.f{background:#ffcdd2} .tag.r{background:#c8e6c9}
-.steps{display:flex;flex-wrap:wrap;gap:2px;margin:3px 0} .step{padding:0 4px;border-radius:3px;font-size:11px}
-.step.first{outline:2px solid #000} .step.truth{box-shadow:inset 0 -3px 0 #6a1b9a}
-"""
-
-SCRIPT = r"""
-(function(){
-const DATA = JSON.parse(document.getElementById('report-data').textContent);
-const esc = s => String(s ?? '').replace(/[&<>"]/g, c => ({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;'}[c]));
-const fmt = v => (typeof v === 'number') ? v.toFixed(3) : '–';
-function marks(text){ // step verdicts of a rationale, highlighted
-  return esc(text).replace(/\b(ok|correct)\b/g,'<span class="ok">$1</span>')
-                  .replace(/\b(wrong|missing|extra|incorrect)\b/g,'<span class="wrong">$1</span>');
-}
-function stepStrip(st, truth){ // each step coloured by the share of rationales marking it wrong
-  return '<div class="steps" title="steps: red = rationales marking it wrong; outlined = predicted first wrong ' +
-    'step; underlined = the oracle\'s">' + st.steps.map((s, k) => {
-      const w = st.share[k], bg = 'rgb(255,' + Math.round(255 - 180 * w) + ',' + Math.round(255 - 180 * w) + ')';
-      return '<span class="step' + (st.first === k ? ' first' : '') + (truth === k ? ' truth' : '') +
-        '" style="background:' + bg + '" title="' + esc(s) + ': ' + Math.round(100 * w) + '% wrong">' +
-        esc(s.split(' -> ')[0].split('/')[0]) + '</span>';
-    }).join('') + (st.first === -1 ? '<span class="step first">no error</span>' : '') + '</div>';
-}
-function showRun(i){
-  document.querySelectorAll('.run').forEach(el => el.hidden = (el.dataset.run !== String(i)));
-  document.querySelectorAll('header a[data-sec]').forEach(a => a.href = '#' + a.dataset.sec + '-' + i);
-}
-function detail(run, root, p){
-  const ms = Object.keys(p.methods);
-  let h = '<h3>' + esc(p.id) + ': ' + esc(p.question) + '</h3><p>reference answer <b>' + esc(p.answer) +
-    '</b>; majority vote <b>' + esc(p.majority) + '</b> (' + (p.sc_right ? 'right' : 'wrong') + ')</p>';
-  h += '<table><thead><tr><th>#</th><th>candidate</th><th>answer</th><th>correct</th>' +
-       ms.map(m => '<th>' + esc(DATA.names[m] || m) + '</th>').join('') + '</tr></thead><tbody>';
-  p.candidates.forEach((c, i) => {
-    h += '<tr class="' + (c.correct ? 'right' : 'bad') + '"><td>' + i + '</td><td>' + esc(c.text) + '</td><td>' +
-      esc(c.answer) + '</td><td>' + (c.correct ? 'yes' : 'no') + '</td>';
-    ms.forEach(m => {
-      const d = p.methods[m], picked = d.pick === i;
-      h += '<td' + (picked ? ' class="pick" title="picked by ' + esc(m) + '"' : '') + '>' + fmt(d.scores[i]);
-      const st = (d.steps || [])[i];
-      if (st) h += stepStrip(st, c.first_error);
-      (d.rationales[i] || []).forEach((r, k) => {
-        h += '<span class="rat">[' + fmt((d.votes[i] || [])[k]) + '] ' + marks(r) + '</span>';
-      });
-      h += '</td>';
-    });
-    h += '</tr>';
-  });
-  root.querySelector('.pdetail').innerHTML = h + '</tbody></table>';
-}
-function browser(sec, run){
-  const list = sec.querySelector('.plist'), sel = sec.querySelector('.f-method');
-  const fooled = sec.querySelector('.f-fooled'), rescued = sec.querySelector('.f-rescued');
-  const text = sec.querySelector('.f-text'), count = sec.querySelector('.f-count');
-  function render(){
-    const m = sel.value, q = text.value.toLowerCase();
-    const rows = run.problems.filter(p => {
-      const d = p.methods[m];
-      if (fooled.checked && !(d && d.fooled)) return false;
-      if (rescued.checked && !(d && d.rescued)) return false;
-      return !q || (p.question + ' ' + p.answer).toLowerCase().includes(q);
-    });
-    count.textContent = rows.length + ' of ' + run.problems.length + ' problems';
-    list.innerHTML = rows.map((p, i) => {
-      const d = p.methods[m] || {};
-      return '<div data-i="' + run.problems.indexOf(p) + '">' + esc(p.id) + '  ' + esc(p.question) +
-        (d.fooled ? '<span class="tag f">fooled</span>' : '') +
-        (d.rescued ? '<span class="tag r">rescued</span>' : '') +
-        '</div>';
-    }).join('');
-    if (rows.length) detail(run, sec, rows[0]); else sec.querySelector('.pdetail').innerHTML = '';
-    const first = list.querySelector('div'); if (first) first.classList.add('sel');
-  }
-  list.addEventListener('click', e => {
-    const el = e.target.closest('div[data-i]'); if (!el) return;
-    list.querySelectorAll('.sel').forEach(x => x.classList.remove('sel')); el.classList.add('sel');
-    detail(run, sec, run.problems[+el.dataset.i]);
-  });
-  [sel, fooled, rescued].forEach(el => el.addEventListener('change', render));
-  text.addEventListener('input', render);
-  render();
-}
-document.querySelectorAll('.run').forEach(
-  el => browser(el.querySelector('section.problems'), DATA.runs[+el.dataset.run]));
-const pick = document.getElementById('run-select');
-if (pick) pick.addEventListener('change', () => showRun(pick.value));
-showRun(0);
-document.body.dataset.ready = '1';
-})();
-"""
 
 
 def render_report(runs: Sequence[dict[str, Any]], title: str = "genrm report") -> str:
@@ -594,7 +386,7 @@ def render_report(runs: Sequence[dict[str, Any]], title: str = "genrm report") -
     blob = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
     selector = ""
     if len(runs) > 1:
-        opts = "".join(f'<option value="{i}">{_esc(r["name"])}</option>' for i, r in enumerate(runs))
+        opts = "".join(f'<option value="{i}">{esc(r["name"])}</option>' for i, r in enumerate(runs))
         selector = f'run <select id="run-select">{opts}</select>'
     nav = "".join(
         f'<a data-sec="{s}" href="#{s}-0">{label}</a>'
@@ -608,15 +400,15 @@ def render_report(runs: Sequence[dict[str, Any]], title: str = "genrm report") -
         )
     )
     body = "".join(
-        f'<div class="run" data-run="{i}"><h1>{_esc(r["name"])} <span class="muted">({_esc(r["results"].get("task"))},'
-        f" {_esc(r['path'])})</span></h1>{_run_sections(r, i)}</div>"
+        f'<div class="run" data-run="{i}"><h1>{esc(r["name"])} <span class="muted">({esc(r["results"].get("task"))},'
+        f" {esc(r['path'])})</span></h1>{_run_sections(r, i)}</div>"
         for i, r in enumerate(runs)
     )
     side = _side_by_side(runs) if len(runs) > 1 else ""
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
-        f"<title>{_esc(title)}</title><style>{CSS}</style></head><body>"
-        f"<header><b>{_esc(title)}</b> {nav} {selector}</header><main>{side}{body}</main>"
+        f"<title>{esc(title)}</title><style>{CSS}</style></head><body>"
+        f"<header><b>{esc(title)}</b> {nav} {selector}</header><main>{side}{body}</main>"
         f'<script type="application/json" id="report-data">{blob}</script><script>{SCRIPT}</script></body></html>'
     )
 

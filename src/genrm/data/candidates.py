@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from .errors import GenrmError
-from .io import iter_jsonl, resume_jsonl, write_jsonl
-from .schemas import CandidatesRow, read_rows
-from .types import Candidate, Problem, Task
+from ..core.errors import GenrmError
+from ..core.io import iter_jsonl, resume_jsonl, write_jsonl
+from ..core.schemas import CandidatesRow, read_rows
+from ..core.types import Candidate, Problem, Task
 
 
 def sample_candidates(

@@ -20,13 +20,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from .config import check_prompt_format
-from .errors import GenrmError
-from .pipeline.run import Run
-from .pipeline.verification import make_verifier
-from .tasks import get_task
-from .types import Result, Verifier
-from .verifiers import build_verifier, check_method
+from ..core.config import check_prompt_format
+from ..core.errors import GenrmError
+from ..core.types import Result, Verifier
+from ..pipeline.run import Run
+from ..pipeline.verification import make_verifier
+from ..tasks import get_task
+from ..verifiers import build_verifier, check_method
 
 _MARK = "\x00genrm-question\x00"
 
@@ -204,17 +204,7 @@ def openrlhf_pairs(
     return pairs, prompt_format
 
 
-REWARD_MODES = ("outcome", "step_min")
 NOT_READ = -2.0  # genrm_first_error of an item whose rationales gave no steps (or no vote)
-
-
-def check_reward_mode(mode: str, name: str = "reward") -> str:
-    if mode not in REWARD_MODES:
-        raise GenrmError(
-            f"{name} {mode!r}: use outcome (p(correct), the default) or step_min (the lowest step score a "
-            "GenRM-CoT or judge rationale gives, as a process reward model ranks; p(correct) where no steps are read)"
-        )
-    return mode
 
 
 def reward_value(result: Result, mode: str = "outcome") -> float:

@@ -7,9 +7,9 @@ import math
 from pathlib import Path
 from typing import Any
 
-from .errors import GenrmError
-from .io import read_json, write_json
-from .sweep import VERIFIER_SIZE, Sweep
+from ..core.errors import GenrmError
+from ..core.io import read_json, write_json
+from .grid import VERIFIER_SIZE, Sweep
 
 # what the sweep's curves draw dashed: rows that use no trained verifier
 REFERENCE_ROWS = ("pass@1", "self-consistency", "pass@N (oracle)")
@@ -18,8 +18,8 @@ REFERENCE_ROWS = ("pass@1", "self-consistency", "pass@N (oracle)")
 def collect(sweep: Sweep) -> dict:
     """Each point's Best-of-N at the largest N (95% bootstrap CI), at every N, vs K, and each verifier's training
     cost, into sweep.json (with sweep.md, one plot per swept field and report.html)."""
-    from .compute import model_params
-    from .pipeline import Run
+    from ..analysis.compute import model_params
+    from ..pipeline import Run
 
     out_points = []
     for values in sweep.points():
@@ -101,7 +101,7 @@ def series(summary: dict, axis: str) -> list[tuple[dict[str, Any], dict[str, dic
 
 
 def _names() -> dict[str, str]:
-    from .evaluate import VERIFIER_NAMES
+    from ..analysis.evaluate import VERIFIER_NAMES
 
     return VERIFIER_NAMES
 
@@ -178,7 +178,7 @@ def write_sweep_report(path: str | Path, out: str | Path | None = None) -> Path:
     (inline SVG, offline), the table, and links to each point's own report."""
     import html
 
-    from .report_html import CSS, svg_chart
+    from ..report.html import CSS, svg_chart
 
     path = Path(path)
     head = read_json(path / "sweep.json")

@@ -7,17 +7,34 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from .errors import GenrmError
+from .train_config import REPORT_TO_HELP, TrainConfig, trackers
 from .types import METHODS
 
 # the paper's length-generalisation split (`--test-words paper`): verifiers train on 2-4 words, test on these
 LENGTH_SPLIT = {"last_letter": "6", "word_sort": "5"}
-PROMPT_FORMATS = ("question", "verbatim", "auto")  # how a reward request's prompt text is read (see genrm.reward)
+PROMPT_FORMATS = (
+    "question",
+    "verbatim",
+    "auto",
+)  # how a reward request's prompt text is read (genrm.serving.reward)
 
 
 def check_prompt_format(prompt_format: str, name: str = "prompt_format") -> str:
     if prompt_format not in PROMPT_FORMATS:
         raise GenrmError(f"{name} {prompt_format!r}: use one of {', '.join(PROMPT_FORMATS)}")
     return prompt_format
+
+
+REWARD_MODES = ("outcome", "step_min")
+
+
+def check_reward_mode(mode: str, name: str = "reward") -> str:
+    if mode not in REWARD_MODES:
+        raise GenrmError(
+            f"{name} {mode!r}: use outcome (p(correct), the default) or step_min (the lowest step score a "
+            "GenRM-CoT or judge rationale gives, as a process reward model ranks; p(correct) where no steps are read)"
+        )
+    return mode
 
 
 def parse_counts(spec: str) -> list[int]:
@@ -40,65 +57,6 @@ def parse_counts(spec: str) -> list[int]:
 # settings that change how a run or a training is carried out (checkpoints, logs), not what it computes: a run
 # folder resumes and a training checkpoint is reused whatever they are
 RUNTIME_FIELDS = ("checkpoint_steps", "checkpoint_minutes", "report_to")
-TRACKERS = ("tensorboard", "wandb", "mlflow")
-REPORT_TO_HELP = (
-    "training logs for experiment trackers: none, tensorboard, wandb, mlflow (comma list); TensorBoard writes "
-    "next to the model (MODEL.logs/), W&B and MLflow follow their own environment (WANDB_PROJECT, "
-    "MLFLOW_TRACKING_URI)"
-)
-
-
-def trackers(report_to: str) -> list[str]:
-    """The trackers named in a `--report-to` value (`none`: no tracker), or an error naming the valid ones."""
-    names = [t.strip() for t in report_to.split(",") if t.strip() and t.strip() != "none"]
-    unknown = [t for t in names if t not in TRACKERS]
-    if unknown:
-        raise GenrmError(
-            f"--report-to {report_to}: unknown tracker(s) {', '.join(unknown)}; use none or "
-            f"{', '.join(TRACKERS)} (comma list)"
-        )
-    return names
-
-
-@dataclass
-class TrainConfig:
-    """Optimisation settings shared by every trainer."""
-
-    # schedule
-    max_steps: int = field(default=1000, metadata={"help": "optimiser steps (upper bound; see max_seconds)"})
-    max_seconds: float = field(default=0, metadata={"help": "stop after this many seconds of training (0: no cap)"})
-    batch_size: int = field(default=32, metadata={"help": "sequences per device per step"})
-    grad_accum: int = field(default=1, metadata={"help": "gradient accumulation steps"})
-    # optimiser
-    lr: float = field(default=1e-3, metadata={"help": "peak learning rate (linear warm-up, constant, cosine decay)"})
-    warmup_ratio: float = field(default=0.05, metadata={"help": "fraction of steps for linear warm-up"})
-    decay_ratio: float = field(
-        default=0.3, metadata={"help": "fraction of steps for the final cosine decay (warmup-stable-decay)"}
-    )
-    weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay"})
-    # LoRA (PEFT): 0 trains every weight
-    lora_r: int = field(default=0, metadata={"help": "LoRA rank (0: full fine-tuning)"})
-    lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha"})
-    lora_dropout: float = field(default=0.05, metadata={"help": "LoRA dropout"})
-    lora_targets: str = field(default="all-linear", metadata={"help": "LoRA target modules (comma list)"})
-    # runtime
-    max_length: int = field(default=0, metadata={"help": "drop training rows longer than this many tokens (0: keep)"})
-    gradient_checkpointing: bool = field(default=False, metadata={"help": "trade compute for activation memory"})
-    bf16: bool = field(default=True, metadata={"help": "bf16 autocast where the hardware supports it"})
-    seed: int = field(default=0, metadata={"help": "random seed for initialisation and data order"})
-    # checkpoints: a killed training resumes from the last one (optimizer, schedule and data order included)
-    checkpoint_steps: int = field(default=0, metadata={"help": "save a resumable checkpoint every N steps (0: off)"})
-    checkpoint_minutes: float = field(
-        default=10.0, metadata={"help": "save a resumable checkpoint every N minutes of training (0: off)"}
-    )
-    report_to: str = field(default="none", metadata={"help": REPORT_TO_HELP})
-
-    def __post_init__(self) -> None:
-        if self.max_steps < 1 or self.batch_size < 1 or self.grad_accum < 1:
-            raise ValueError("max_steps, batch_size and grad_accum must be >= 1")
-        if self.lora_r < 0:
-            raise ValueError("lora_r must be >= 0")
-        trackers(self.report_to)
 
 
 @dataclass
@@ -381,8 +339,6 @@ class ServeLimits:
     )
 
     def __post_init__(self) -> None:
-        from .reward import check_reward_mode
-
         for name in ("max_items", "max_chars", "max_body_bytes", "max_batch_items", "max_queue_items"):
             if getattr(self, name) < 1:
                 raise GenrmError(f"{name}={getattr(self, name)}: must be >= 1")

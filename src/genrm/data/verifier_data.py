@@ -22,10 +22,10 @@ import random
 import re
 from typing import Any, Sequence
 
-from .errors import GenrmError
-from .formats import VerifyFormat
-from .steps import parse_rationale
-from .types import Candidate, Problem, Task
+from ..core.errors import GenrmError
+from ..core.formats import VerifyFormat
+from ..core.steps import parse_rationale
+from ..core.types import Candidate, Problem, Task
 
 
 def balanced_pairs(problems, candidates: dict[str, list[Candidate]], seed: int, within_problem: bool = True):

@@ -24,8 +24,8 @@ from transformers import (
 )
 from transformers.utils import logging as hf_logging
 
-from .device import attention_implementation, default_device
-from .errors import GenrmError
+from ..core.device import attention_implementation, default_device
+from ..core.errors import GenrmError
 
 
 @contextmanager
@@ -38,6 +38,7 @@ def quiet_hf_progress():
     finally:
         if was:
             hf_logging.enable_progress_bar()
+
 
 SPECIALS = ["<pad>", "<s>", "</s>", "<unk>"]
 CHARS = [c for c in string.printable if c not in "\t\r\x0b\x0c"]  # letters, digits, punctuation, " ", "\n"

@@ -21,10 +21,10 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Iterator
 
-from .errors import GenrmError
-from .formats import DECISION
-from .io import parse_jsonl, write_json, write_jsonl
-from .progress import progress_bar
+from ..core.errors import GenrmError
+from ..core.formats import DECISION
+from ..core.io import parse_jsonl, write_json, write_jsonl
+from ..core.progress import progress_bar
 
 SOLVE_END = "A: Let's think step by step.\n"
 COT_END = "\nVerification: Let's verify step by step.\n"
@@ -124,7 +124,7 @@ def _write_test_set(val_rows: list[dict], out: Path) -> dict:
     for r in sorted(val_rows, key=lambda r: (str(r["question_id"]), r["solution"])):
         by_q[r["question_id"]].append(r)
         questions[r["question_id"]] = r["question"]
-    from .tasks.gsm8k import GSM8K
+    from ..tasks.gsm8k import GSM8K
 
     gsm8k = GSM8K()  # final answers for self-consistency
     problems, cands = [], []

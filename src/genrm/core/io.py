@@ -221,7 +221,7 @@ def environment() -> dict[str, Any]:
     import torch
     import transformers
 
-    from . import __version__
+    from .. import __version__
 
     return {
         "genrm": __version__,
