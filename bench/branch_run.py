@@ -18,7 +18,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from genrm import pipeline
-from genrm.config import RunConfig
+from genrm.core.config import RunConfig
 
 # the first stage each setting feeds (anything not listed: the run starts again from its problems)
 FIRST_STAGE = {

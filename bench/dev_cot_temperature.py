@@ -15,8 +15,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from genrm.candidates import label_candidates, load_candidates, sample_candidates
-from genrm.metrics import auroc, best_of_n
+from genrm.analysis.metrics import auroc, best_of_n
+from genrm.data.candidates import label_candidates, load_candidates, sample_candidates
 from genrm.pipeline import Run
 from genrm.pipeline.run import _engine, generator_spec
 from genrm.pipeline.verification import make_verifier
@@ -35,8 +35,16 @@ def main() -> None:
     out = Path(args.run) / "dev"
     if not (out / "candidates.jsonl").exists():  # sampled once, with its own seed, then reused
         engine = _engine(generator_spec(run), run)
-        sample_candidates(engine, run.task, dev, out / "samples.jsonl", n=c.n_candidates, temperature=c.temperature,
-                          max_new_tokens=c.max_new_tokens, seed=c.seed + 99)
+        sample_candidates(
+            engine,
+            run.task,
+            dev,
+            out / "samples.jsonl",
+            n=c.n_candidates,
+            temperature=c.temperature,
+            max_new_tokens=c.max_new_tokens,
+            seed=c.seed + 99,
+        )
         label_candidates(run.task, dev, out / "samples.jsonl", out / "candidates.jsonl")
     cands = load_candidates(out / "candidates.jsonl", dev)
     items = [(run.task.prompt(p), cd.text) for p in dev for cd in cands[p.id]]
@@ -52,9 +60,18 @@ def main() -> None:
             a = auroc(scores, labels)
             within += [a] if a is not None else []
             bon.append(best_of_n(scores, labels, len(labels)))
-        print(json.dumps({"method": args.method, "temperature": temp, "dev_problems": len(dev),
-                          "auroc_within_problem": round(sum(within) / max(1, len(within)), 3),
-                          "best_of_n": round(sum(bon) / len(bon), 3), "seconds": round(time.time() - t0)}))
+        print(
+            json.dumps(
+                {
+                    "method": args.method,
+                    "temperature": temp,
+                    "dev_problems": len(dev),
+                    "auroc_within_problem": round(sum(within) / max(1, len(within)), 3),
+                    "best_of_n": round(sum(bon) / len(bon), 3),
+                    "seconds": round(time.time() - t0),
+                }
+            )
+        )
 
 
 if __name__ == "__main__":

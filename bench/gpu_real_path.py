@@ -21,12 +21,12 @@ from pathlib import Path
 
 import torch
 
+from genrm.core.formats import DECISION
 from genrm.engines import TransformersEngine
-from genrm.formats import DECISION
-from genrm.model import load_model
+from genrm.models.model import load_model
+from genrm.models.testing import save_tiny_lm  # (offline stand-ins of Hub models)
+from genrm.models.training import TrainConfig, train_lm, train_orm
 from genrm.tasks.data import PAPER_PROMPT
-from genrm.testing import save_tiny_lm  # (offline stand-ins of Hub models)
-from genrm.training import TrainConfig, train_lm, train_orm
 from genrm.verifiers import CoTVerifier, GenRMVerifier, ORMVerifier
 
 

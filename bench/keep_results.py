@@ -6,7 +6,7 @@ Copies `run.json`, the split's `results.json`, `results.md`, `probes.json`, `pro
 teacher-forced probe, when present), `verifier_data/stats.json`, the labelled candidates of the split and
 per-candidate scores (both gzipped JSONL) without rationale texts (GenRM-CoT's rationales kept for the first
 20 problems, to read);
-and writes `verifier_data/coherence.json`: `genrm.verifier_data.rationale_coherence` of the run's GenRM-CoT
+and writes `verifier_data/coherence.json`: `genrm.data.verifier_data.rationale_coherence` of the run's GenRM-CoT
 rows, plus `marked`, the rows by label and by whether a step mark is `wrong` / `missing` / `extra` (read the
 same way from either rationale format, so runs made before the coherent rationales are counted too).
 """
@@ -20,8 +20,8 @@ import re
 import shutil
 from pathlib import Path
 
-from genrm.io import read_jsonl
-from genrm.verifier_data import rationale_coherence
+from genrm.core.io import read_jsonl
+from genrm.data.verifier_data import rationale_coherence
 
 BAD = re.compile(r" (wrong|missing|extra)(?=[,. ])")  # a negative step mark, in the old format or the new
 

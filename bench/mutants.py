@@ -118,7 +118,11 @@ def run_tests(src: Path | None, tests: list[str], timeout_s: float = 900) -> tup
             timeout=timeout_s,
         )
     except subprocess.TimeoutExpired:
-        return ["(the tests hung: stopped after the timeout)"], f"timed out after {timeout_s:.0f} s", time.time() - start
+        return (
+            ["(the tests hung: stopped after the timeout)"],
+            f"timed out after {timeout_s:.0f} s",
+            time.time() - start,
+        )
     failed = sorted(set(re.findall(r"^(?:FAILED|ERROR) (\S+)", out.stdout, re.M)))
     summary = (out.stdout.strip().splitlines() or [""])[-1]
     return failed, summary, time.time() - start

@@ -45,7 +45,7 @@ def main() -> None:
 
     from openrlhf.utils.agent import SingleTurnAgentExecutor
 
-    from genrm.candidates import load_candidates
+    from genrm.data.candidates import load_candidates
     from genrm.pipeline import Run
 
     run = Run(args.run)
@@ -58,9 +58,24 @@ def main() -> None:
             prompts.append(prompt)
             queries.append(prompt + c.text)
     port = free_port()
-    cmd = [sys.executable, "-m", "genrm", "serve", args.run, "--method", args.method, "--port", str(port),
-           "--api-key", TOKEN, "--max-queue-items", str(args.max_queue_items),
-           "--max-batch-items", str(args.max_batch_items), *(["--k", str(args.k)] if args.k else [])]
+    cmd = [
+        sys.executable,
+        "-m",
+        "genrm",
+        "serve",
+        args.run,
+        "--method",
+        args.method,
+        "--port",
+        str(port),
+        "--api-key",
+        TOKEN,
+        "--max-queue-items",
+        str(args.max_queue_items),
+        "--max-batch-items",
+        str(args.max_batch_items),
+        *(["--k", str(args.k)] if args.k else []),
+    ]
     log = tempfile.TemporaryFile()
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -75,7 +90,9 @@ def main() -> None:
         rows = []
         start_at = 0
         for level in [int(x) for x in args.levels.split(",")]:
-            qs = [(queries[(start_at + i) % len(queries)], prompts[(start_at + i) % len(queries)]) for i in range(level)]
+            qs = [
+                (queries[(start_at + i) % len(queries)], prompts[(start_at + i) % len(queries)]) for i in range(level)
+            ]
             start_at += level
 
             async def one(q: str, p: str) -> tuple[float, bool]:
@@ -102,8 +119,11 @@ def main() -> None:
                 "within_patience": slowest < PATIENCE_S and all(ok for _, ok in res),
             }
             rows.append(row)
-            print(f"{level:5d} concurrent: {row['rewarded']}/{level} rewarded, {row['items_per_s']} items/s, "
-                  f"slowest {row['slowest_s']} s, within {PATIENCE_S:.0f} s: {row['within_patience']}", flush=True)
+            print(
+                f"{level:5d} concurrent: {row['rewarded']}/{level} rewarded, {row['items_per_s']} items/s, "
+                f"slowest {row['slowest_s']} s, within {PATIENCE_S:.0f} s: {row['within_patience']}",
+                flush=True,
+            )
         sustained = max((r["concurrent"] for r in rows if r["within_patience"]), default=0)
         print(json.dumps({"run": args.run, "method": args.method, "rounds": rows, "sustained": sustained}))
     finally:

@@ -23,9 +23,9 @@ import random
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from genrm.metrics import auroc
+from genrm.analysis.metrics import auroc
+from genrm.core.schemas import CandidatesRow, read_rows
 from genrm.pipeline import Run
-from genrm.schemas import CandidatesRow, read_rows
 
 MARKS = (" ok", " wrong", " missing", " extra")
 
@@ -66,10 +66,14 @@ def main() -> None:
         for j, (t, z) in enumerate(zip(target, pred)):
             prev, prev2 = (toks[j - 1] if j else ""), (toks[j - 2] if j > 1 else "")
             role = (
-                "verdict" if j == len(target) - 1
-                else "mark" if toks[j] in MARKS
-                else "candidate" if prev == "/"
-                else "truth" if prev == " " and prev2 == " ->"
+                "verdict"
+                if j == len(target) - 1
+                else "mark"
+                if toks[j] in MARKS
+                else "candidate"
+                if prev == "/"
+                else "truth"
+                if prev == " " and prev2 == " ->"
                 else "other"
             )
             acc[role].append(t == z)

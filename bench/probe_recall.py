@@ -19,8 +19,8 @@ import json
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from genrm.core.schemas import CandidatesRow, read_rows
 from genrm.pipeline import Run
-from genrm.schemas import CandidatesRow, read_rows
 
 
 def main() -> None:

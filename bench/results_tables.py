@@ -1,10 +1,12 @@
-"""The README's results tables, made from the compact run files kept under `docs/results/` (never typed in).
+"""The results tables of the README and the docs, made from the compact run files kept under `docs/results/`
+(never typed in).
 
     python bench/results_tables.py            # print every table
-    python bench/results_tables.py --write    # replace each table in README.md between its markers
+    python bench/results_tables.py --write    # replace each table in README.md and docs/*.md between its markers
 
-Each table sits in the README between `<!-- results:NAME -->` and `<!-- /results:NAME -->`;
-`tests/test_readme_results.py` checks that every such block equals what this script makes from the files.
+Each table sits between `<!-- results:NAME -->` and `<!-- /results:NAME -->` (the README holds `headline`,
+docs/protocol.md the others); `tests/test_readme_results.py` checks that every such block equals what this
+script makes from the files.
 A run folder under `docs/results/` holds `run.json`, `results.json`, `results.md`, `probes.json`,
 `verifier_data/stats.json`, `verifier_data/coherence.json`, `probe_oracle.json` (the teacher-forced probe),
 the labelled candidates and per-candidate scores (rationale texts only for a few problems).
@@ -20,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "results"
-README = ROOT / "README.md"
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 METHODS = ["pass@1", "self-consistency", "ORM", "DPO", "GenRM", "GenRM-CoT", "LLM-as-a-Judge"]
 VERIFIERS = ["ORM", "DPO", "GenRM", "GenRM-CoT", "LLM-as-a-Judge"]
 PAIRS = [
@@ -129,7 +131,7 @@ def paired_table(group: str, names: list[str]) -> str:
 
 def steps_table(group: str, names: list[str]) -> str:
     lines = [
-        "| run | GenRM-CoT step F1 (95% CI) | first wrong step found | \"no error\" on error-free "
+        '| run | GenRM-CoT step F1 (95% CI) | first wrong step found | "no error" on error-free '
         "| Best-of-16: min step | outcome score |",
         "|---|---|---|---|---|---|",
     ]
@@ -160,8 +162,21 @@ def dev_table() -> str:
     return "\n".join(lines)
 
 
+def headline_table(runs: str = "final", task: str = "last_letter", seeds=(0, 1, 2)) -> str:
+    """Best-of-16 of every method on one task's final runs, one row per seed (the README's one table)."""
+    cols = [*METHODS, "pass@N (oracle)"]
+    lines = ["| seed | " + " | ".join(c.replace("LLM-as-a-Judge", "judge").replace(" (oracle)", "") for c in cols) + " |"]
+    lines.append("|---" * (len(cols) + 1) + "|")
+    for seed in seeds:
+        r = _load(DOCS / runs / f"{task}-s{seed}", "results.json")
+        if r:
+            lines.append(f"| {seed} | " + " | ".join(_cell(r["methods"].get(c)) for c in cols) + " |")
+    return "\n".join(lines)
+
+
 def tables() -> dict[str, str]:
     out = {
+        "headline": headline_table(),
         "dev": dev_table(),
         "last_letter": test_table("final", "last_letter"),
         "word_sort": test_table("final", "word_sort"),
@@ -174,28 +189,34 @@ def tables() -> dict[str, str]:
 
 
 def blocks(text: str) -> dict[str, str]:
-    """The README's results blocks by name."""
+    """A page's results blocks by name."""
     return {m[1]: m[2].strip() for m in re.finditer(r"<!-- results:(\w+) -->\n(.*?)<!-- /results:\1 -->", text, re.S)}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--write", action="store_true", help="replace the tables in README.md")
+    ap.add_argument("--write", action="store_true", help="replace the tables in README.md and docs/*.md")
     a = ap.parse_args()
     made = tables()
     if not a.write:
         for k, v in made.items():
             print(f"<!-- results:{k} -->\n{v}\n<!-- /results:{k} -->\n")
         return
-    text = README.read_text(encoding="utf-8")
-    for k, v in made.items():
-        text, n = re.subn(
-            rf"<!-- results:{k} -->\n.*?<!-- /results:{k} -->", f"<!-- results:{k} -->\n{v}\n<!-- /results:{k} -->",
-            text, flags=re.S,
-        )
-        if not n:
-            print(f"README.md has no block results:{k}", file=sys.stderr)
-    README.write_text(text, encoding="utf-8")
+    written = set()
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        for k, v in made.items():
+            text, n = re.subn(
+                rf"<!-- results:{k} -->\n.*?<!-- /results:{k} -->",
+                f"<!-- results:{k} -->\n{v}\n<!-- /results:{k} -->",
+                text,
+                flags=re.S,
+            )
+            if n:
+                written.add(k)
+        page.write_text(text, encoding="utf-8")
+    for k in sorted(set(made) - written):
+        print(f"no page has a block results:{k}", file=sys.stderr)
 
 
 if __name__ == "__main__":

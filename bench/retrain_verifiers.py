@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from genrm import pipeline
-from genrm.evaluate import VERIFIER_NAMES
+from genrm.analysis.evaluate import VERIFIER_NAMES
 
 
 def main() -> None:

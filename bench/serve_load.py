@@ -42,7 +42,7 @@ def pool(args, workdir: Path) -> tuple[str, str | None, list[tuple[str, str]]]:
     from genrm.tasks import get_task
 
     if args.run:
-        from genrm.candidates import load_candidates
+        from genrm.data.candidates import load_candidates
         from genrm.pipeline import Run
 
         run = Run(args.run)
@@ -50,7 +50,7 @@ def pool(args, workdir: Path) -> tuple[str, str | None, list[tuple[str, str]]]:
         cands = load_candidates(run.file("candidates", "test.jsonl"), problems)
         items = [(p.question, c.text) for p in problems for c in cands[p.id]]
         return args.run, None, items[: args.pool]
-    from genrm.model import build_tiny_model
+    from genrm.models.model import build_tiny_model
 
     model, tok = build_tiny_model("tiny", seed=0)
     model.save_pretrained(workdir / "verifier")
@@ -64,7 +64,7 @@ def pool(args, workdir: Path) -> tuple[str, str | None, list[tuple[str, str]]]:
 
 
 async def main(args) -> dict:
-    from genrm.reward import RewardModel
+    from genrm.serving.reward import RewardModel
 
     workdir = Path(tempfile.mkdtemp(prefix="genrm-load-"))
     source, task, items = pool(args, workdir)

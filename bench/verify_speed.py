@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 
 from genrm.engines import TransformersEngine, autocast
-from genrm.model import build_tiny_model, load_model, n_params
+from genrm.models.model import build_tiny_model, load_model, n_params
 from genrm.tasks import get_task
 from genrm.verifiers import CoTVerifier, GenRMVerifier, ORMVerifier
 

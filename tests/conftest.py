@@ -28,7 +28,7 @@ if not os.environ.get("OMP_NUM_THREADS"):  # an explicit thread count (a machine
 @pytest.fixture
 def nano():
     """A freshly initialised nano Llama and its char tokenizer (built here, no download)."""
-    from genrm.model import build_tiny_model
+    from genrm.models.model import build_tiny_model
 
     return build_tiny_model("nano", seed=0)
 
@@ -37,7 +37,7 @@ def nano():
 def micro_run(tmp_path_factory):
     """A micro end-to-end run (every stage, nano models): trained ORM, GenRM and GenRM-CoT verifiers."""
     from genrm import pipeline
-    from genrm.config import preset_config
+    from genrm.core.config import preset_config
 
     run = pipeline.Run.create(tmp_path_factory.mktemp("run"), preset_config("micro"))
     results = pipeline.run_all(run)
@@ -47,7 +47,7 @@ def micro_run(tmp_path_factory):
 @pytest.fixture(scope="session")
 def run_items(micro_run):
     """(question, solution) pairs the micro run's generator really sampled for its test problems."""
-    from genrm.candidates import load_candidates
+    from genrm.data.candidates import load_candidates
 
     run, _ = micro_run
     problems = run.problems("test")
@@ -58,7 +58,7 @@ def run_items(micro_run):
 @pytest.fixture(scope="session")
 def genrm_reward(micro_run):
     """The micro run's trained GenRM as a `RewardModel`."""
-    from genrm.reward import RewardModel
+    from genrm.serving.reward import RewardModel
 
     return RewardModel.load(micro_run[0].path, "genrm")
 
@@ -74,7 +74,7 @@ def unused_port() -> socket.socket:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """A real server process on loopback, serving a tiny Llama through the OpenAI completions API."""
-    from genrm.testing import save_tiny_lm
+    from genrm.models.testing import save_tiny_lm
 
     model_dir = save_tiny_lm(tmp_path_factory.mktemp("served") / "model")
     proc, url = spawn_server([str(Path(__file__).parent / "openai_server.py"), str(model_dir), "0"])
@@ -88,7 +88,7 @@ def serving(app, log_level: str = "warning"):
     """Run an ASGI app with uvicorn in a thread on a loopback port the OS picked (real HTTP); yields its URL."""
     import uvicorn
 
-    from genrm.serve import bind_socket, socket_url
+    from genrm.serving.server import bind_socket, socket_url
 
     sock = bind_socket("127.0.0.1", 0)
     server = uvicorn.Server(uvicorn.Config(app, log_level=log_level))

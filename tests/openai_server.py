@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 
 from genrm.engines import TransformersEngine
-from genrm.model import load_model
+from genrm.models.model import load_model
 
 
 class CompletionRequest(BaseModel):
@@ -69,7 +69,7 @@ def make_app(model_dir: str) -> FastAPI:
 
 
 if __name__ == "__main__":  # python openai_server.py MODEL_DIR [PORT]: port 0 or none picks a free one
-    from genrm.serve import bind_socket, socket_url
+    from genrm.serving.server import bind_socket, socket_url
 
     sock = bind_socket("127.0.0.1", int(sys.argv[2]) if len(sys.argv) > 2 else 0)
     print(f"serving at {socket_url(sock)}", flush=True)

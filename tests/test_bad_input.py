@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from genrm.errors import GenrmError
-from genrm.io import read_jsonl
+from genrm.core.errors import GenrmError
+from genrm.core.io import read_jsonl
 from genrm.tasks import get_task
 
 GOOD = [json.dumps({"id": f"g{i}", "question": f"{i} + 1?", "answer": str(i + 1)}) for i in range(40)]
@@ -28,10 +28,16 @@ BAD = [
     ("malformed JSON", b'{"question": "x", "answer": \n', "data.jsonl:41: malformed JSON"),
     ("missing field", b'{"question": "x"}\n', "data.jsonl:41: missing field.s. answer"),
     ("not an object", b'["x", "1"]\n', "data.jsonl:41: expected a JSON object"),
-    ("invalid UTF-8", b'{"question": "caf\xe9", "answer": "1"}\n',
-     "data.jsonl:41: byte 0xe9 at column 18 is not UTF-8"),
-    ("deep nesting", b'{"question": "x", "answer": "1", "meta": ' + b"[" * 100000 + b"]" * 100000 + b"}\n",
-     "data.jsonl:41: JSON nested too deeply"),
+    (
+        "invalid UTF-8",
+        b'{"question": "caf\xe9", "answer": "1"}\n',
+        "data.jsonl:41: byte 0xe9 at column 18 is not UTF-8",
+    ),
+    (
+        "deep nesting",
+        b'{"question": "x", "answer": "1", "meta": ' + b"[" * 100000 + b"]" * 100000 + b"}\n",
+        "data.jsonl:41: JSON nested too deeply",
+    ),
     ("null question", b'{"question": null, "answer": "1"}\n', "data.jsonl:41: field 'question' is null"),
     ("list question", b'{"question": ["a", "b"], "answer": "1"}\n', "data.jsonl:41: field 'question' is list"),
     ("empty question", b'{"question": "  ", "answer": "1"}\n', "data.jsonl:41: empty question"),
@@ -41,12 +47,21 @@ BAD = [
     ("object question", b'{"question": {"text": "x"}, "answer": "1"}\n', "data.jsonl:41: field 'question' is dict"),
     ("boolean answer", b'{"question": "x", "answer": true}\n', "data.jsonl:41: field 'answer' is bool"),
     ("list id", b'{"id": [1], "question": "x", "answer": "1"}\n', "data.jsonl:41: field 'id' is list"),
-    ("duplicate id", b'{"id": "g3", "question": "x", "answer": "1"}\n',
-     "data.jsonl:41: id 'g3' is also the id of .*data.jsonl:4; give each row its own id"),
-    ("non-numeric answer", b'{"question": "x", "answer": "gj"}\n',
-     "data.jsonl:41: answer 'gj' is not a number, which the numeric checker needs.*\"checker\": \"exact\""),
-    ("unknown checker", b'{"question": "x", "answer": "1", "checker": "fuzzy"}\n',
-     "data.jsonl:41: unknown checker 'fuzzy'; use one of numeric, exact, math"),
+    (
+        "duplicate id",
+        b'{"id": "g3", "question": "x", "answer": "1"}\n',
+        "data.jsonl:41: id 'g3' is also the id of .*data.jsonl:4; give each row its own id",
+    ),
+    (
+        "non-numeric answer",
+        b'{"question": "x", "answer": "gj"}\n',
+        'data.jsonl:41: answer \'gj\' is not a number, which the numeric checker needs.*"checker": "exact"',
+    ),
+    (
+        "unknown checker",
+        b'{"question": "x", "answer": "1", "checker": "fuzzy"}\n',
+        "data.jsonl:41: unknown checker 'fuzzy'; use one of numeric, exact, math",
+    ),
 ]
 
 
@@ -67,7 +82,7 @@ def test_accepted_variants_are_read(tmp_path):
 
 def test_torn_tail_is_tolerated_only_where_asked(tmp_path):
     """A half-written last line (a killed writer) is skipped by resuming readers and refused elsewhere."""
-    from genrm.io import iter_jsonl
+    from genrm.core.io import iter_jsonl
 
     path = _file(tmp_path, b'{"question": "x", "ans')
     assert len(list(iter_jsonl(path, tolerate_torn_tail=True))) == 40
@@ -92,15 +107,18 @@ def _rows_file(tmp_path, rows: list) -> str:
 
 def test_run_files_are_typed(tmp_path):
     """Candidates, problems and verifier rows (a `--test-candidates` folder, `--verifier-data-dir`, the run's own)."""
-    from genrm.schemas import CandidatesRow, ProblemRow, VerifierRow, read_rows
+    from genrm.core.schemas import CandidatesRow, ProblemRow, VerifierRow, read_rows
 
     cand = {"index": 0, "text": " a -> a. Answer: a", "answer": "a", "correct": True}
     good = {"problem_id": "p1", "candidates": [cand]}
     assert read_rows(_rows_file(tmp_path, [good, {**good, "problem_id": 2}]), CandidatesRow)[1]["problem_id"] == "2"
     cases = [
         (CandidatesRow, [good, {"problem_id": "p2", "candidates": "x"}], "rows.jsonl:2: field 'candidates' \\(str\\)"),
-        (CandidatesRow, [good, {"problem_id": "p2", "candidates": [{**cand, "correct": "yes"}]}],
-         "rows.jsonl:2: field 'candidates.0.correct' \\(str\\)"),
+        (
+            CandidatesRow,
+            [good, {"problem_id": "p2", "candidates": [{**cand, "correct": "yes"}]}],
+            "rows.jsonl:2: field 'candidates.0.correct' \\(str\\)",
+        ),
         (CandidatesRow, [good, good], "rows.jsonl:2: problem_id 'p1' is also on line 1; keep one of them"),
         (ProblemRow, [{"id": "a", "question": ""}], "rows.jsonl:1: field 'question' \\(str\\)"),
         (ProblemRow, [{"question": "q"}], "rows.jsonl:1: missing field 'id'"),
@@ -116,7 +134,7 @@ def test_run_files_are_typed(tmp_path):
 def test_a_line_over_64_mib_is_refused_by_file_and_line(tmp_path):
     """The documented limit on one JSONL row (io.MAX_LINE_BYTES): a longer line is an error naming its place,
     and never parsed; a line just under it is read."""
-    from genrm.io import MAX_LINE_BYTES
+    from genrm.core.io import MAX_LINE_BYTES
 
     assert MAX_LINE_BYTES == 64 * 1024 * 1024
     head = b'{"id": "big", "question": "x", "answer": "1", "pad": "'
@@ -137,8 +155,10 @@ def test_the_cli_exits_2_with_the_message_and_no_traceback(tmp_path):
     bad.write_text('{"question": "x"}\n')
     cases = [
         (["quickstart", "--preset", "huge"], "unknown preset 'huge'"),
-        (["quickstart", "--out", str(tmp_path / "run"), "--task", "jsonl", "--data", str(bad), "--methods", "orm"],
-         "bad.jsonl:1: missing field"),
+        (
+            ["quickstart", "--out", str(tmp_path / "run"), "--task", "jsonl", "--data", str(bad), "--methods", "orm"],
+            "bad.jsonl:1: missing field",
+        ),
         (["serve", str(tmp_path / "nowhere"), "--port", "0"], "nowhere"),
     ]
     for args, message in cases:

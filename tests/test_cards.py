@@ -5,8 +5,8 @@ import json
 import pytest
 from huggingface_hub import ModelCard
 
-from genrm.card import card_summary
-from genrm.types import TRAINED_KINDS
+from genrm.core.types import TRAINED_KINDS
+from genrm.report.card import card_summary
 
 NAMES = {"orm": "ORM", "dpo": "DPO", "genrm": "GenRM", "genrm_cot": "GenRM-CoT"}  # results.json's row names
 

@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from genrm.errors import GenrmError
+from genrm.core.errors import GenrmError
+from genrm.core.types import Problem
 from genrm.tasks import get_task
 from genrm.tasks.data import to_number
 from genrm.tasks.gsm8k import reference_answer, reference_solution_text
 from genrm.tasks.math import last_boxed
-from genrm.types import Problem
 
 GSM8K_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "gsm8k"
 

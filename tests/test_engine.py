@@ -1,9 +1,9 @@
 import pytest
 
 import by_hand
+from genrm.core.errors import GenrmError
 from genrm.engines import TransformersEngine
-from genrm.errors import GenrmError
-from genrm.model import build_tiny_model, char_tokenizer, load_model
+from genrm.models.model import build_tiny_model, char_tokenizer, load_model
 
 
 def test_char_tokenizer_round_trip():
@@ -56,7 +56,7 @@ def test_http_client_and_openai_engine_do_not_import_torch():
     import sys
 
     code = (
-        "import sys, genrm, genrm.client, genrm.config, genrm.engines.openai, genrm.integrations.guard; "
+        "import sys, genrm, genrm.serving.client, genrm.core.config, genrm.engines.openai, genrm.integrations.guard; "
         "from genrm.engines import make_engine; make_engine('openai:http://127.0.0.1:9/v1#m'); "
         "heavy = [m for m in ('torch', 'transformers') if m in sys.modules]; "
         "assert not heavy, heavy; assert callable(genrm.get_task)"
@@ -65,8 +65,8 @@ def test_http_client_and_openai_engine_do_not_import_torch():
 
 
 def test_engine_registry_routes_prefixes_and_refuses_silent_overwrite():
+    from genrm.core.errors import GenrmError
     from genrm.engines import make_engine, register_engine
-    from genrm.errors import GenrmError
 
     made = []
 
@@ -88,8 +88,8 @@ def test_engine_registry_routes_prefixes_and_refuses_silent_overwrite():
 
 
 def test_build_verifier_names_bad_methods_and_resolves_the_rationale_cap(nano, tmp_path):
-    from genrm.errors import GenrmError
-    from genrm.formats import VerifyFormat
+    from genrm.core.errors import GenrmError
+    from genrm.core.formats import VerifyFormat
     from genrm.tasks import get_task
     from genrm.verifiers import CoTVerifier, build_verifier
 

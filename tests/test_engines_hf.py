@@ -1,15 +1,14 @@
 """Engines over "any Hugging Face LM" (tiny Llama and Qwen2 folders built here) and over HTTP."""
 
-
 import pytest
 
 import by_hand
 from conftest import unused_port
+from genrm.core.errors import GenrmError
 from genrm.engines import TransformersEngine, make_engine
 from genrm.engines.openai import OpenAIEngine
-from genrm.errors import GenrmError
-from genrm.model import load_model
-from genrm.testing import save_tiny_lm
+from genrm.models.model import load_model
+from genrm.models.testing import save_tiny_lm
 
 
 @pytest.fixture(scope="module", params=["llama", "qwen2"])
@@ -29,8 +28,9 @@ def test_any_lm_generate_with_stop_and_chat(lm_dir):
     # by hand: the tokenizer's own chat template, the prefix after the assistant's turn, no extra BOS
     chat = [{"role": "user", "content": "Is it right?"}]
     text = engine.tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
-    want = by_hand.choice_probs(engine.model, engine.tokenizer, text + "Verification: Is the answer correct?",
-                                add_special_tokens=False)
+    want = by_hand.choice_probs(
+        engine.model, engine.tokenizer, text + "Verification: Is the answer correct?", add_special_tokens=False
+    )
     assert probs[0] == pytest.approx(want, rel=2e-2)
 
 
@@ -100,4 +100,3 @@ def test_vllm_spec_without_vllm_names_the_extra():
         pytest.skip("vllm is installed")
     with pytest.raises(GenrmError, match=r"genrm-verifiers\[vllm\]\): pip install vllm"):
         make_engine("vllm:some/model")
-

@@ -7,8 +7,8 @@ import pytest
 
 from by_hand import SOLVE, cot_votes, direct_p_yes, mean
 from conftest import serving
-from genrm.reward import RewardModel
-from genrm.serve import create_app
+from genrm.serving.reward import RewardModel
+from genrm.serving.server import create_app
 
 approx = lambda xs: pytest.approx(xs, rel=2e-2)  # noqa: E731  # genrm scores under bf16 autocast on CPU
 # after a sampled rationale the decision is read ~100 tokens deeper, where bf16 rounding adds up (measured: up

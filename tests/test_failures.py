@@ -12,13 +12,13 @@ import pytest
 
 from by_hand import SOLVE, direct_p_yes
 from conftest import serving
-from genrm.client import RemoteRewardModel
-from genrm.errors import GenrmError, SetupError
+from genrm.core.errors import GenrmError, SetupError
 from genrm.integrations.openrlhf import make_reward_func
 from genrm.integrations.trl import GRPOReward
 from genrm.integrations.verl import VerlReward
-from genrm.reward import RewardModel
-from genrm.serve import ServeLimits, create_app
+from genrm.serving.client import RemoteRewardModel
+from genrm.serving.reward import RewardModel
+from genrm.serving.server import ServeLimits, create_app
 
 approx = lambda xs: pytest.approx(xs, rel=2e-2)  # noqa: E731  # genrm scores under bf16 autocast on CPU
 
@@ -126,8 +126,10 @@ def test_the_client_waits_out_429_until_the_queue_has_room(faulty, run_items):
     first, second, mine = run_items[:2], run_items[2:4], run_items[4:6]
     with serving(app) as url:
         verifier.gate.clear()  # the model is busy with the first request; the second fills the queue
-        threads = [threading.Thread(target=httpx.post, args=(f"{url}/score",), kwargs={"json": body(x)}) for x in
-                   (first, second)]
+        threads = [
+            threading.Thread(target=httpx.post, args=(f"{url}/score",), kwargs={"json": body(x)})
+            for x in (first, second)
+        ]
         threads[0].start()
         wait_for(lambda: verifier.calls, "the first model call")
         threads[1].start()

@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from conftest import spawn_server
-from genrm.errors import GenrmError
+from genrm.core.errors import GenrmError
 from genrm.integrations import env_reward_model
 from genrm.integrations.trl import GRPOReward
-from genrm.testing import save_tiny_lm
+from genrm.models.testing import save_tiny_lm
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +162,7 @@ def test_grpo_trainer_with_genrm_reward_plain_prompts(micro_run, genrm_reward, t
     """A real GRPOTrainer, two steps: the micro run's generator as the policy, GenRM as its reward."""
     from datasets import Dataset
 
-    from genrm.model import load_model
+    from genrm.models.model import load_model
 
     run, _ = micro_run
     policy, tok = load_model(run.file("models", "generator"))
@@ -180,7 +180,7 @@ def test_grpo_trainer_with_genrm_reward_chat_prompts(micro_run, genrm_reward, tm
     """Conversational data and a chat-template policy: the reward reads the user turn and the reply."""
     from datasets import Dataset
 
-    from genrm.model import load_model
+    from genrm.models.model import load_model
 
     run, _ = micro_run
     policy, tok = load_model(save_tiny_lm(tmp_path / "policy", arch="qwen2"))
@@ -202,8 +202,8 @@ def test_grpo_trainer_awaits_the_async_reward_and_logs_cot_votes(micro_run, tmp_
     from trl.trainer.utils import is_async_callable
 
     from genrm.integrations.trl import AsyncGRPOReward
-    from genrm.model import load_model
-    from genrm.reward import RewardModel
+    from genrm.models.model import load_model
+    from genrm.serving.reward import RewardModel
 
     run, _ = micro_run
     cot = RewardModel.load(run.path, "genrm_cot")

@@ -15,8 +15,20 @@ from pathlib import Path
 import pytest
 
 ARGS = [
-    "--preset", "micro", "--methods", "orm,genrm_cot", "--ver-steps", "24", "--gen-steps", "120",
-    "--n-test", "96", "--checkpoint-steps", "0", "--checkpoint-minutes", "0.001",
+    "--preset",
+    "micro",
+    "--methods",
+    "orm,genrm_cot",
+    "--ver-steps",
+    "24",
+    "--gen-steps",
+    "120",
+    "--n-test",
+    "96",
+    "--checkpoint-steps",
+    "0",
+    "--checkpoint-minutes",
+    "0.001",
 ]
 
 
@@ -24,7 +36,9 @@ def _genrm(out: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen(
         [sys.executable, "-m", "genrm", "quickstart", "--out", str(out), *ARGS],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
     )
 
 

@@ -158,4 +158,6 @@ def test_modules_stay_small():
 def test_each_package_says_what_it_owns_and_imports(index, package):
     doc = ast.get_docstring(ast.parse((SRC / package / "__init__.py").read_text())) or ""
     assert doc.startswith(f"Layer {index}, {package}:"), f"genrm.{package}'s docstring does not name its layer"
-    assert "owns" in doc.lower() and "Imports:" in doc, f"genrm.{package}'s docstring does not say what it owns and imports"
+    assert "owns" in doc.lower() and "Imports:" in doc, (
+        f"genrm.{package}'s docstring does not say what it owns and imports"
+    )

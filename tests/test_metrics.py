@@ -4,8 +4,8 @@ from math import comb
 
 import pytest
 
-from genrm.evaluate import evaluate
-from genrm.metrics import auroc, best_of_n, bootstrap_ci, n_grid, pass_at_n, vote_at_n
+from genrm.analysis.evaluate import evaluate
+from genrm.analysis.metrics import auroc, best_of_n, bootstrap_ci, n_grid, pass_at_n, vote_at_n
 
 
 def brute_best_of_n(scores, correct, n):
@@ -81,8 +81,8 @@ def test_best_of_n_vs_k_by_hand():
     """Two candidates, K=2 votes each. Candidate 0 (right): votes .9, .1; candidate 1 (wrong): .4, .4.
     K=1 averages the first vote only: .9 > .4 -> right (1.0). K=2: .5 > .4 -> right (1.0).
     Swap candidate 0's votes (.1, .9): K=1 picks the wrong one (0.0), K=2 the right one (1.0)."""
-    from genrm.evaluate import evaluate
-    from genrm.types import Candidate, Problem
+    from genrm.analysis.evaluate import evaluate
+    from genrm.core.types import Candidate, Problem
 
     p = Problem("p", "q", "a")
     cands = {"p": [Candidate("p", 0, "x", "a", True), Candidate("p", 1, "y", "b", False)]}
@@ -96,7 +96,7 @@ def test_best_of_n_vs_k_by_hand():
 def test_weighted_vote_compares_tiny_weights_by_their_size():
     """A DPO verifier's scores are sequence probabilities, e.g. 1e-20: weighted self-consistency must still pick
     the answer with the larger total (b: 5e-20 > a: 2e-20), not call every answer a tie."""
-    from genrm.metrics import vote_at_n
+    from genrm.analysis.metrics import vote_at_n
 
     answers, correct = ["a", "b", "a"], [True, False, True]
     assert vote_at_n(answers, correct, 3, weights=[1e-20, 5e-20, 1e-20]) == 0.0
@@ -107,7 +107,7 @@ def test_weighted_vote_compares_tiny_weights_by_their_size():
 def test_pooled_and_within_problem_auroc_worked_by_hand():
     """Pooled AUROC ranks all candidates together; within-problem AUROC is the mean over problems that have a
     right and a wrong candidate (a problem with one class is left out, not counted as 0.5)."""
-    from genrm.types import Candidate, Problem
+    from genrm.core.types import Candidate, Problem
 
     rows = {  # problem: [(score, correct)]
         "a": [(0.9, True), (0.1, False)],  # ranked right: 1
@@ -127,7 +127,7 @@ def test_pooled_and_within_problem_auroc_worked_by_hand():
 def test_fooled_and_rescued_flags_worked_by_hand():
     """The report's filters: 'fooled' = a right candidate existed and the verifier picked a wrong one; 'rescued' =
     the verifier's pick is right where majority voting's answer is wrong."""
-    from genrm.report_html import _browser_data
+    from genrm.report.html import _browser_data
 
     def problem(answers, correct, scores):
         cands = [{"text": a, "answer": a, "correct": c} for a, c in zip(answers, correct)]
@@ -157,7 +157,7 @@ def test_paired_differences_worked_by_hand():
     0 and 1, GenRM only on problem 0; both are tied with nothing else. Best-of-2 per problem: ORM 1, 1, 0;
     GenRM 1, 0, 0; so ORM - GenRM = (0 + 1 + 0) / 3 with one problem won, none lost. Self-consistency: two
     distinct answers, one vote each: a tie, 0.5 per problem."""
-    from genrm.types import Candidate, Problem
+    from genrm.core.types import Candidate, Problem
 
     problems = [Problem(f"p{i}", "q", "a") for i in range(3)]
     cands = {p.id: [Candidate(p.id, 0, "x", "a", True), Candidate(p.id, 1, "y", "b", False)] for p in problems}
@@ -175,5 +175,10 @@ def test_paired_differences_worked_by_hand():
     sc = paired["ORM - self-consistency"]
     assert sc["difference"] == pytest.approx((0.5 + 0.5 - 0.5) / 3) and sc["wins"] == 2 and sc["losses"] == 1
     assert paired["GenRM - pass@1"]["difference"] == pytest.approx((0.5 - 0.5 - 0.5) / 3)
-    assert set(paired) == {"ORM - self-consistency", "ORM - pass@1", "GenRM - self-consistency",
-                           "GenRM - pass@1", "ORM - GenRM"}
+    assert set(paired) == {
+        "ORM - self-consistency",
+        "ORM - pass@1",
+        "GenRM - self-consistency",
+        "GenRM - pass@1",
+        "ORM - GenRM",
+    }

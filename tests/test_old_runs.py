@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 from genrm import pipeline
-from genrm.io import read_json
+from genrm.core.io import read_json
 
 FIXTURE = Path(__file__).parent / "fixtures" / "run-before-relayout"
 VARYING = ("environment",)  # the machine and versions of the run

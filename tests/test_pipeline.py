@@ -6,12 +6,12 @@ import pytest
 from typer.testing import CliRunner
 
 from genrm import pipeline
-from genrm.candidates import sample_candidates
 from genrm.cli import app
-from genrm.config import preset_config
+from genrm.core.config import preset_config
+from genrm.core.errors import GenrmError
+from genrm.core.io import read_jsonl
+from genrm.data.candidates import sample_candidates
 from genrm.engines import TransformersEngine
-from genrm.errors import GenrmError
-from genrm.io import read_jsonl
 from genrm.pipeline import runner
 from genrm.tasks import get_task
 
@@ -126,7 +126,7 @@ def test_bad_files_name_the_problem(micro_run, tmp_path):
     bad.write_text('{"problem_id": "a", "candidates": []}\nnot json\n')
     with pytest.raises(GenrmError, match="bad.jsonl:2: malformed JSON"):
         read_jsonl(bad)
-    from genrm.candidates import load_candidates
+    from genrm.data.candidates import load_candidates
 
     bad.write_text('{"problem_id": "%s", "candidates": []}\n' % run.problems("test")[0].id)
     with pytest.raises(GenrmError, match="no candidates"):
@@ -176,7 +176,7 @@ def test_a_chunk_killed_while_being_written_is_done_again_whole(tmp_path):
     run redo the whole chunk (a call on its rest alone would batch and draw differently), not append the rest."""
     import json
 
-    from genrm.io import resume_jsonl
+    from genrm.core.io import resume_jsonl
 
     items = list(range(10))
     path = tmp_path / "rows.jsonl"

@@ -6,8 +6,10 @@ import random
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from genrm.model import word_tokenizer
-from genrm.pretrain import PackedRows, PretrainConfig, corpus_problems, documents, is_held_out, pretrain
+from genrm.core.train_config import PretrainConfig
+from genrm.models.model import word_tokenizer
+from genrm.pipeline.corpus import corpus_problems, documents, is_held_out
+from genrm.pipeline.pretrain import PackedRows, pretrain
 from genrm.tasks import get_task
 
 
@@ -21,7 +23,7 @@ def test_corpus_never_holds_a_test_question_and_test_sets_only_hold_them():
 
 def test_run_test_sets_draw_only_held_out_questions(tmp_path):
     from genrm import pipeline
-    from genrm.config import preset_config
+    from genrm.core.config import preset_config
 
     run = pipeline.Run.create(tmp_path / "r", preset_config("cpu", n_test=50, n_verifier_train=50, n_gen_train=10))
     pipeline.make_problems(run)
@@ -83,8 +85,8 @@ def test_pretrain_writes_base_generators_log_and_card(tmp_path):
 
 
 def test_verifier_rows_are_balanced_within_each_problem():
-    from genrm.types import Candidate
-    from genrm.verifier_data import balanced_pairs
+    from genrm.core.types import Candidate
+    from genrm.data.verifier_data import balanced_pairs
 
     task = get_task("last_letter")
     ps = task.make_problems(3, [2], seed=0)
@@ -105,7 +107,7 @@ def test_verifier_rows_are_balanced_within_each_problem():
 def test_verify_documents_can_check_a_generators_sampled_solutions(tmp_path, nano):
     """--candidates-from: solutions sampled (resumably) from a generator become verify documents with oracle
     rationales, in the share asked for; solve documents are untouched."""
-    from genrm.pretrain import sampled_solutions
+    from genrm.pipeline.corpus import sampled_solutions
 
     task = get_task("last_letter")
     model, tok = nano
@@ -134,7 +136,7 @@ def test_each_tasks_generator_is_its_first_checkpoint_at_the_target_accuracy(tmp
     """The selection rule with accuracies chosen here: a task's generator is saved at the first evaluation whose
     sampled dev accuracy reaches `generator_accuracy`, and that task is not evaluated again; a task that never
     reaches it gets none."""
-    import genrm.pretrain as pt
+    import genrm.pipeline.pretrain as pt
 
     accuracy = {"last_letter": [0.1, 0.4, 0.5, 0.9], "word_sort": [0.0, 0.2, 0.3, 0.4]}
     asked, saved = [], []

@@ -9,10 +9,11 @@ import pytest
 import torch
 
 from genrm import pipeline
-from genrm.config import preset_config
-from genrm.pretrain import PretrainConfig, build_corpus, corpus_problems, is_held_out
+from genrm.core.config import preset_config
+from genrm.core.train_config import PretrainConfig
+from genrm.core.types import Candidate
+from genrm.pipeline.corpus import build_corpus, corpus_problems, is_held_out
 from genrm.tasks import get_task
-from genrm.types import Candidate
 
 # the paper's verification lines, and the oracle rationale's step marks (`tag -> g/x wrong`, `Expected gj, got gx`)
 VERIFICATION_MARKS = ("Verification", "Yes/No", " ok,", " ok.", " wrong", "Expected", " missing", " extra", "/")
@@ -83,8 +84,8 @@ def test_dev_is_kept_out_of_the_shipped_bases_pretraining_corpus(tmp_path):
     """The shipped base's corpus, drawn again here from the two runs' logged configs with the function the
     pretraining drew it with: no dev question (in any order) is in it, although many 2-4-word questions are
     (the old dev split shared 70 of 300 with it)."""
-    from genrm.io import read_json
-    from genrm.pretrain import builtin_dir
+    from genrm.core.io import read_json
+    from genrm.pipeline.pretrain import builtin_dir
 
     cfg = preset_config("cpu", task="last_letter", n_test=50, n_dev=300)
     cfg.n_verifier_train, cfg.n_gen_train = 50, 50
@@ -126,7 +127,7 @@ def _pairs():
 
 
 def test_every_verifier_is_built_from_the_same_candidates():
-    from genrm.verifier_data import build_verifier_rows
+    from genrm.data.verifier_data import build_verifier_rows
 
     task, pairs = _pairs()
     rows, _ = build_verifier_rows(task, pairs, task.verify_format, unified_lambda=1 / 3, seed=0)
@@ -183,19 +184,19 @@ def test_dpo_score_is_the_solutions_probability_from_logits(nano):
 
 
 def test_dpo_training_through_trl_moves_the_policy_towards_correct_solutions(nano, tmp_path):
-    from genrm.config import TrainConfig
+    from genrm.core.train_config import TrainConfig
     from genrm.engines import TransformersEngine
-    from genrm.training import train_dpo
+    from genrm.models.training import train_dpo
 
     model, tok = nano
     model.save_pretrained(tmp_path / "base")
     tok.save_pretrained(tmp_path / "base")
-    from genrm.model import load_model
+    from genrm.models.model import load_model
 
     policy, _ = load_model(tmp_path / "base", dtype=torch.float32)
     ref, _ = load_model(tmp_path / "base", dtype=torch.float32)
     task, pairs = _pairs()
-    from genrm.verifier_data import preference_pairs
+    from genrm.data.verifier_data import preference_pairs
 
     rows = preference_pairs(task, pairs)
     before = TransformersEngine(ref, tok)
@@ -230,7 +231,7 @@ def test_the_judge_is_prompted_with_worked_examples_from_training_problems(micro
 def test_a_dev_evaluation_never_reads_or_writes_test_results(micro_run):
     """`genrm run --split dev`: the trained verifiers score the dev problems (the test word counts, training share of
     the question space) into RUN/dev/; the test split's scores and results are untouched."""
-    from genrm.io import read_json, read_jsonl
+    from genrm.core.io import read_json, read_jsonl
 
     run, _ = micro_run
     before = {p: p.read_bytes() for p in [run.file("results.json"), *run.file("scores").glob("*.jsonl")]}
@@ -250,7 +251,7 @@ def test_a_dev_evaluation_never_reads_or_writes_test_results(micro_run):
 def test_no_test_question_in_any_words_order_reaches_the_verifiers_training(micro_run):
     """Every row a verifier trains on (ORM, DPO, GenRM, GenRM-CoT, unified) and every judge example is about a
     verifier-training problem, never a test question in any word order."""
-    from genrm.io import read_jsonl
+    from genrm.core.io import read_jsonl
     from genrm.pipeline.verification import judge_context
 
     run, _ = micro_run
@@ -273,7 +274,7 @@ def test_no_test_question_in_any_words_order_reaches_the_verifiers_training(micr
 
 
 def test_training_problems_get_their_own_number_of_samples(tmp_path, nano):
-    from genrm.io import read_jsonl
+    from genrm.core.io import read_jsonl
     from genrm.pipeline.generation import sample
 
     run = pipeline.Run.create(tmp_path / "r", preset_config("micro", n_train_samples=3, n_candidates=2))

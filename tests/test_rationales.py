@@ -13,13 +13,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from genrm.candidates import label_candidates
-from genrm.formats import DECISION
-from genrm.io import read_jsonl, write_jsonl
-from genrm.steps import NO_ERROR, parse_rationale
+from genrm.analysis.steps import NO_ERROR, parse_rationale
+from genrm.core.formats import DECISION
+from genrm.core.io import read_jsonl, write_jsonl
+from genrm.core.types import Candidate, Problem
+from genrm.data.candidates import label_candidates
+from genrm.data.verifier_data import balanced_pairs, build_verifier_rows, rationale_coherence
 from genrm.tasks import get_task
-from genrm.types import Candidate, Problem
-from genrm.verifier_data import balanced_pairs, build_verifier_rows, rationale_coherence
 
 WORDS = ["tag", "boj", "lob", "dog", "cat", "hat", "sun", "pen", "fig", "mug", "bed", "rid", "tap", "cup"]
 LETTERS = "abcdefgjxyz"

@@ -8,18 +8,18 @@ from pathlib import Path
 import pytest
 import torch
 
-from genrm.config import preset_config
+from genrm.core.config import preset_config
+from genrm.core.formats import DECISION
+from genrm.core.types import Candidate, Problem
+from genrm.data.released import import_release
+from genrm.data.teacher import parse_verdict, teacher_rationales
 from genrm.engines.openai import OpenAIEngine
-from genrm.formats import DECISION
-from genrm.model import LORA_BASE, load_model, merge_lora
+from genrm.models.model import LORA_BASE, load_model, merge_lora
+from genrm.models.testing import save_tiny_lm
+from genrm.models.training import TrainConfig, train_lm, train_orm
 from genrm.pipeline import Run, run_all
-from genrm.released import import_release
 from genrm.tasks import get_task
 from genrm.tasks.data import PAPER_PROMPT
-from genrm.teacher import parse_verdict, teacher_rationales
-from genrm.testing import save_tiny_lm
-from genrm.training import TrainConfig, train_lm, train_orm
-from genrm.types import Candidate, Problem
 
 RELEASE = Path(__file__).resolve().parents[2] / "shared" / "data" / "genrm-critiques"
 

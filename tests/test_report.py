@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from genrm.analysis.compute import Model, account, plan
 from genrm.cli import app
-from genrm.compute import Model, account, plan
-from genrm.io import read_jsonl
+from genrm.core.io import read_jsonl
 
 ARTIFACTS = Path(os.environ.get("GENRM_TEST_ARTIFACTS", Path(__file__).parents[1] / "test-artifacts"))
 
@@ -105,7 +105,7 @@ def test_results_have_compute_and_plan_answers(micro_run):
     from genrm.pipeline import evaluation
 
     problems = run.problems("test")
-    from genrm.candidates import load_candidates
+    from genrm.data.candidates import load_candidates
 
     cands = load_candidates(run.file("candidates", "test.jsonl"), problems)
     scores = {

@@ -9,11 +9,11 @@ import time
 
 import pytest
 
-from genrm.client import RemoteRewardModel
 from genrm.integrations.guard import GuardedScorer
 from genrm.integrations.openrlhf import make_reward_func
 from genrm.integrations.trl import GRPOReward
 from genrm.integrations.verl import make_compute_score
+from genrm.serving.client import RemoteRewardModel
 
 ITEMS = [("2+2?", "The answer is 4."), ("3+3?", "The answer is 7.")]
 
@@ -35,7 +35,7 @@ class Fake:
 def test_guard_passes_results_and_turns_failures_into_none(caplog):
     assert GuardedScorer(Fake(), timeout_s=5).score(ITEMS) == [(0.25, [], []), (0.75, [], [])]
     failing = GuardedScorer(Fake("raise"), timeout_s=5)
-    with caplog.at_level(logging.WARNING, "genrm.reward"):
+    with caplog.at_level(logging.WARNING, "genrm.serving.reward"):
         assert failing.score(ITEMS) is None
     assert failing.stats["failures"] == 1 and "CUDA out of memory" in caplog.text
     with pytest.raises(ValueError, match="positive"):

@@ -1,6 +1,6 @@
 """The RL hooks driven through the frameworks' own released code, not our reading of it.
 
-- verl 0.9.1: the config composed by Hydra from verl's own YAML with the README's overrides, verl's
+- verl 0.9.1: the config composed by Hydra from verl's own YAML with the docs' overrides (docs/serving.md), verl's
   `RewardLoopWorker` and naive reward manager scoring a `DataProto` built as verl builds it, calling
   genrm's hook (sync and async) loaded by verl's own loader; verl's reward router in front of an
   OpenAI-compatible model server (the path where verl hosts the GenRM model).
@@ -23,7 +23,7 @@ from by_hand import direct_p_yes_top_k
 from conftest import serving, spawn_server
 from genrm.integrations import env_reward_model
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+RECIPES = Path(__file__).resolve().parents[1] / "docs" / "serving.md"  # the RL frameworks page
 VERL_VERSION, OPENRLHF_VERSION = "0.9.1", "0.11.2"
 
 
@@ -62,14 +62,14 @@ def count_model_calls(monkeypatch, reward_model) -> list[int]:
 
 
 def readme_verl_overrides() -> list[str]:
-    """The verl overrides exactly as the README's command gives them (the path filled in)."""
+    """The verl overrides exactly as the docs' command gives them (the path filled in)."""
     import genrm.integrations.verl as hook
 
-    text = README.read_text()
+    text = RECIPES.read_text()
     block = text[text.index("python -m verl.trainer.main_ppo") :].split("```")[0]
     words = block.replace("\\\n", " ").split()
     overrides = [w for w in words if w.startswith("reward.")]
-    assert overrides, "the README's verl command has no reward.* overrides"
+    assert overrides, "the docs' verl command has no reward.* overrides"
     path = '$(python -c "import genrm.integrations.verl as m; print(m.__file__)")'
     joined = " ".join(words)
     assert f"reward.custom_reward_function.path={path}" in joined
@@ -141,7 +141,7 @@ def test_verl_reward_loop_with_the_readme_keys(env_verifier, monkeypatch, run_it
 
 
 def test_verl_legacy_keys_are_ignored_by_verl_0_9(env_verifier):
-    """Why the README changed: verl 0.9.1 accepts the old top-level keys and never reads them."""
+    """Why the recipe changed: verl 0.9.1 accepts the old top-level keys and never reads them."""
     need("verl", VERL_VERSION)
     import genrm.integrations.verl as hook
 
@@ -192,7 +192,7 @@ def test_verl_hosting_the_verifier_behind_its_reward_router(micro_run, run_items
 
 
 def test_openrlhf_client_posts_to_genrm_serve_with_a_url_token(micro_run, genrm_reward, run_items):
-    """OpenRLHF's own HTTP client sends no headers: the token goes in the URL the README gives."""
+    """OpenRLHF's own HTTP client sends no headers: the token goes in the URL the docs give."""
     need("openrlhf", OPENRLHF_VERSION)
     from openrlhf.utils.agent import SingleTurnAgentExecutor
 

@@ -11,8 +11,8 @@ import pytest
 
 from by_hand import direct_p_yes
 from conftest import serving, spawn_server
-from genrm.reward import RewardModel
-from genrm.serve import ServeLimits, create_app
+from genrm.serving.reward import RewardModel
+from genrm.serving.server import ServeLimits, create_app
 
 TOKEN = "s3cret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -229,8 +229,8 @@ def test_batcher_isolates_a_failing_request():
     """One request the scoring function rejects fails alone, not the requests batched with it."""
     import asyncio
 
-    from genrm.errors import GenrmError
-    from genrm.serve import DynamicBatcher
+    from genrm.core.errors import GenrmError
+    from genrm.serving.batcher import DynamicBatcher
 
     calls = []
 

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import serving
-from genrm.serve import ServeLimits, create_app
+from genrm.serving.server import ServeLimits, create_app
 
 SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=40)
 JSON = st.recursive(

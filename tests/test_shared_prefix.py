@@ -2,9 +2,9 @@
 
 import pytest
 
+from genrm.core.formats import VerifyFormat
 from genrm.engines import TransformersEngine
-from genrm.formats import VerifyFormat
-from genrm.testing import save_tiny_lm
+from genrm.models.testing import save_tiny_lm
 from genrm.verifiers import CoTVerifier
 
 
@@ -38,7 +38,7 @@ def test_char_model_one_line_rationales(nano, temperature):
 
 def test_bpe_model_multi_line_rationales_with_stop_string(tmp_path):
     """A BPE model, rationales cut at the decision line (a multi-token stop string), left padding."""
-    from genrm.model import load_model
+    from genrm.models.model import load_model
 
     model, tok = load_model(save_tiny_lm(tmp_path / "m", arch="qwen2"))
     engine = TransformersEngine(model, tok, batch_size=64)
@@ -70,14 +70,24 @@ def _bigram_model():
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from genrm.model import word_tokenizer
+    from genrm.models.model import word_tokenizer
 
     tok = word_tokenizer(["tag"])
     v, d = len(tok), 152
-    model = LlamaForCausalLM(LlamaConfig(vocab_size=v, hidden_size=d, intermediate_size=8, num_hidden_layers=1,
-                                         num_attention_heads=4, num_key_value_heads=4, pad_token_id=tok.pad_token_id,
-                                         bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
-                                         tie_word_embeddings=False))
+    model = LlamaForCausalLM(
+        LlamaConfig(
+            vocab_size=v,
+            hidden_size=d,
+            intermediate_size=8,
+            num_hidden_layers=1,
+            num_attention_heads=4,
+            num_key_value_heads=4,
+            pad_token_id=tok.pad_token_id,
+            bos_token_id=tok.bos_token_id,
+            eos_token_id=tok.eos_token_id,
+            tie_word_embeddings=False,
+        )
+    )
     ids = lambda text: tok(text, add_special_tokens=False).input_ids  # noqa: E731
     with torch.no_grad():
         for layer in model.model.layers:

@@ -1,16 +1,17 @@
-"""Step-level verdicts (genrm.steps): the parser on hand-written rationales, the K-rationale vote, ProcessBench's
-metric and step-level Best-of-N on hand-computed cases, and step rewards out of the server and every hook."""
+"""Step-level verdicts (genrm.core.steps, genrm.analysis.steps): the parser on hand-written rationales, the
+K-rationale vote, ProcessBench's metric and step-level Best-of-N on hand-computed cases, and step rewards out
+of the server and every hook."""
 
 import httpx
 import pytest
 
 from conftest import serving
-from genrm.evaluate import evaluate
-from genrm.reward import RewardModel
-from genrm.serve import ServeLimits, create_app
-from genrm.steps import NO_ERROR, StepVerdicts, first_error_label, parse_rationale, processbench
+from genrm.analysis.evaluate import evaluate
+from genrm.analysis.steps import NO_ERROR, StepVerdicts, first_error_label, parse_rationale, processbench
+from genrm.core.types import Candidate, Problem, Result
+from genrm.serving.reward import RewardModel
+from genrm.serving.server import ServeLimits, create_app
 from genrm.tasks import get_task
-from genrm.types import Candidate, Problem, Result
 
 WRONG_2ND = " tag -> g/g ok, boj -> j/x wrong (boj -> x), lob -> b/b ok, q extra."
 ALL_OK = " tag -> g/g ok, boj -> j/j ok, lob -> b/b ok, x -> x/x ok."
@@ -160,8 +161,8 @@ def test_server_returns_steps_of_the_documented_shape(fixed):
         plain = httpx.post(f"{url}/score", json={"items": items}).json()
         prompt = "Q: last letters of tag boj lob\nA:"
         rewards = httpx.post(
-            f"{url}/get_reward", json={"query": [prompt + s for s in ("wrong 2nd", "all ok", "malformed")],
-                                       "prompts": [prompt] * 3}
+            f"{url}/get_reward",
+            json={"query": [prompt + s for s in ("wrong 2nd", "all ok", "malformed")], "prompts": [prompt] * 3},
         ).json()
     assert body["scores"] == [0.3, 0.8, 0.6] and "steps" not in plain
     wrong, ok, malformed = body["steps"]
@@ -211,7 +212,7 @@ def test_every_hook_returns_step_rewards_and_logs(fixed):
 
 
 def test_the_report_carries_each_candidates_steps_and_the_step_table():
-    from genrm.report_html import _browser_data, _steps_table
+    from genrm.report.html import _browser_data, _steps_table
 
     run = {
         "problems": {"a": {"question": "tag boj lob", "answer": "gjb"}},
@@ -224,8 +225,15 @@ def test_the_report_carries_each_candidates_steps_and_the_step_table():
     ok, unread = p["methods"]["genrm_cot"]["steps"]
     assert ok == {"steps": ["tag -> g/g", "boj -> j/j", "lob -> b/b", "x -> x/x"], "share": [0.0] * 4, "first": -1}
     assert unread is None
-    steps = {"f1": 0.5, "ci95_f1": [0.25, 0.75], "error_accuracy": 0.5, "correct_accuracy": 0.5, "n_error": 4,
-             "n_correct": 2, "parsed": 0.75}
+    steps = {
+        "f1": 0.5,
+        "ci95_f1": [0.25, 0.75],
+        "error_accuracy": 0.5,
+        "correct_accuracy": 0.5,
+        "n_error": 4,
+        "n_correct": 2,
+        "parsed": 0.75,
+    }
     html = _steps_table({"GenRM-CoT": {"steps": steps}, "ORM": {}})
     assert "Step verdicts" in html and "0.250-0.750" in html and "0.500 of 4" in html and "ORM" not in html
     assert _steps_table({"ORM": {}}) == ""

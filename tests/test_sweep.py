@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from genrm.config import preset_config
-from genrm.errors import GenrmError
+from genrm.core.config import preset_config
+from genrm.core.errors import GenrmError
 
 GRID = ["n_verifier_train=12,24", "model=nano,tiny"]
 
@@ -106,7 +106,7 @@ def test_the_untrained_judge_is_the_same_at_every_data_size(micro_sweep):
 def test_verifier_sizes_are_pretrained_under_one_recipe_and_trained_at_their_size(micro_sweep):
     from transformers import AutoConfig, AutoModelForCausalLM
 
-    from genrm.model import SIZES
+    from genrm.models.model import SIZES
 
     sw = micro_sweep["sweep"]
     recipes = {}

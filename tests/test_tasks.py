@@ -2,7 +2,7 @@ import random
 
 import pytest
 
-from genrm.errors import GenrmError
+from genrm.core.errors import GenrmError
 from genrm.tasks import DECISION, get_task
 
 
@@ -52,14 +52,11 @@ def test_last_letter_format_and_steps():
     r = task.oracle_rationale(p, bad)
     # each step re-derived from the question, the answer's letter beside it, the differing step in parentheses
     assert r == (
-        f" {a} -> {a[-1]}/{a[-1]} ok, {b} -> {b[-1]}/{b[-1]} ok ({b} -> 9), {c} -> {c[-1]}/{c[-1]} ok.\n"
-        f"{DECISION} Yes"
+        f" {a} -> {a[-1]}/{a[-1]} ok, {b} -> {b[-1]}/{b[-1]} ok ({b} -> 9), {c} -> {c[-1]}/{c[-1]} ok.\n{DECISION} Yes"
     )  # the label follows the final answer, which is still right: every mark ok
     wrong = bad.replace(f"Answer: {p.answer}", "Answer: zz")
     r = task.oracle_rationale(p, wrong)
-    assert r == (
-        f" {a} -> {a[-1]}/z wrong, {b} -> {b[-1]}/z wrong ({b} -> 9), {c} -> {c[-1]} missing.\n{DECISION} No"
-    )
+    assert r == (f" {a} -> {a[-1]}/z wrong, {b} -> {b[-1]}/z wrong ({b} -> 9), {c} -> {c[-1]} missing.\n{DECISION} No")
 
 
 def test_word_sort_answer():
@@ -98,7 +95,7 @@ def test_perturbed_solutions_are_mostly_wrong_and_well_formed(name):
 
 
 def test_word_tokenizer_keeps_words_whole_and_round_trips():
-    from genrm.model import word_tokenizer
+    from genrm.models.model import word_tokenizer
 
     task = get_task("last_letter")
     tok = word_tokenizer(task.vocabulary())

@@ -4,9 +4,9 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaForSequenceClassification
 
-from genrm.errors import GenrmError
+from genrm.core.errors import GenrmError
+from genrm.models.training import TrainConfig, tokenize_prompt_completion, train_lm, train_orm
 from genrm.tasks import get_task
-from genrm.training import TrainConfig, tokenize_prompt_completion, train_lm, train_orm
 
 
 def _rows(n=64):
@@ -93,7 +93,7 @@ def test_tensorboard_logs_read_back_as_the_train_log(nano, tmp_path):
 
 
 def test_unknown_or_missing_tracker_is_a_clear_error(nano, tmp_path, monkeypatch):
-    from genrm.config import RunConfig
+    from genrm.core.config import RunConfig
 
     with pytest.raises(GenrmError, match="unknown tracker.*tensorbord.*tensorboard, wandb, mlflow"):
         TrainConfig(report_to="tensorbord")
@@ -127,7 +127,7 @@ def test_time_based_checkpoints_resume_and_other_settings_checkpoints_are_delete
     """With checkpoints by time only (checkpoint_steps=0), an interrupted training resumes from its last
     checkpoint and ends with the losses of an unbroken one; checkpoints left by other settings are deleted,
     not resumed."""
-    from genrm.model import build_tiny_model
+    from genrm.models.model import build_tiny_model
 
     prompts, completions = _rows()
     cfg = TrainConfig(max_steps=12, batch_size=16, lr=3e-3, checkpoint_steps=0, checkpoint_minutes=1e-6)

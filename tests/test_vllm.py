@@ -13,7 +13,7 @@ pytestmark = pytest.mark.skipif(importlib.util.find_spec("vllm") is None, reason
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    from genrm.testing import save_tiny_lm
+    from genrm.models.testing import save_tiny_lm
 
     # head size 64: one that vLLM's CPU attention supports
     return save_tiny_lm(tmp_path_factory.mktemp("vllm") / "model", hidden=128, heads=2)
@@ -25,7 +25,7 @@ def test_vllm_engine_matches_transformers(model_dir):
     from by_hand import next_token_probs, next_word_prob
     from genrm.engines import TransformersEngine
     from genrm.engines.vllm import VLLMEngine
-    from genrm.model import load_model
+    from genrm.models.model import load_model
 
     vocab = AutoConfig.from_pretrained(model_dir).vocab_size
     # on CPU, vLLM's "gpu_memory_utilization" is the share of host memory it reserves for the KV cache; every

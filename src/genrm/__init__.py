@@ -21,6 +21,12 @@ before it (tests/test_layers.py). Module paths from before the re-layout (`genrm
 `genrm.config`, ...) still import: they are aliases of the modules that own the code now (`_MOVED` below).
 """
 
+import importlib as _importlib
+import importlib.abc as _abc
+import importlib.util as _util
+import sys as _sys
+import types as _types
+
 __version__ = "0.1.0"
 
 # name -> submodule: imported on first use (PEP 562), so `import genrm.client` or the OpenAI-HTTP engine
@@ -81,9 +87,7 @@ _EXPORTS = {
 
 def __getattr__(name: str):
     if name in _EXPORTS:
-        import importlib
-
-        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        value = getattr(_importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'genrm' has no attribute {name!r}")
@@ -131,40 +135,24 @@ _MOVED: dict[str, str | tuple[str, ...]] = {
 }
 
 
-class _MovedModules:
+class _MovedModules(_abc.MetaPathFinder, _abc.Loader):
     """Import hook for the old module paths in `_MOVED` (a meta path finder and its loader)."""
 
-    @staticmethod
-    def find_spec(name: str, path=None, target=None):
-        if name not in _MOVED:
-            return None
-        import importlib.util
+    def find_spec(self, fullname, path=None, target=None):
+        return _util.spec_from_loader(fullname, self) if fullname in _MOVED else None
 
-        return importlib.util.spec_from_loader(name, _MovedModules)
-
-    @staticmethod
-    def create_module(spec):
-        import importlib
-        import types
-
+    def create_module(self, spec):
         target = _MOVED[spec.name]
         if isinstance(target, str):
-            return importlib.import_module(target)
-        merged = types.ModuleType(spec.name, f"genrm 0.1's {spec.name}, now {', '.join(target)}")
+            return _importlib.import_module(target)
+        merged = _types.ModuleType(spec.name, f"genrm 0.1's {spec.name}, now {', '.join(target)}")
         for part in reversed(target):  # the first part wins a name they share
-            merged.__dict__.update({k: v for k, v in vars(importlib.import_module(part)).items() if k[:1] != "_"})
+            merged.__dict__.update({k: v for k, v in vars(_importlib.import_module(part)).items() if k[:1] != "_"})
         return merged
 
-    @staticmethod
-    def exec_module(module) -> None:
+    def exec_module(self, module) -> None:
         pass
 
 
-def _install_moved_modules() -> None:
-    import sys
-
-    if not any(f is _MovedModules for f in sys.meta_path):
-        sys.meta_path.append(_MovedModules)
-
-
-_install_moved_modules()
+if not any(isinstance(f, _MovedModules) for f in _sys.meta_path):
+    _sys.meta_path.append(_MovedModules())

@@ -13,7 +13,7 @@ What is counted, per test problem (means over problems; a method's cost includes
 FLOPs follow the usual forward-pass rule, 2 x parameters x tokens (Kaplan et al. 2020), with attention's
 quadratic term left out (small at these lengths). A model whose weights genrm cannot see (a server URL) has
 token counts only. Accuracy at (N, K) is the expectation over random N-subsets of the candidates and the
-first K of their rationales, as in `genrm.metrics`; cost at (N, K) is N times the mean candidate's cost.
+first K of their rationales, as in `genrm.analysis.metrics`; cost at (N, K) is N times the mean candidate's cost.
 """
 
 from __future__ import annotations

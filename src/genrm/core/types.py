@@ -47,7 +47,7 @@ class Result(NamedTuple):
 
     @property
     def steps(self) -> Any:
-        """`genrm.steps.StepVerdicts` read from the rationales (GenRM-CoT or the judge on a step task: per step,
+        """`genrm.core.steps.StepVerdicts` read from the rationales (GenRM-CoT or the judge on a step task: per step,
         the share of rationales marking it wrong, and the predicted first wrong step), or None where the
         rationales carry no step marks (free text, ORM, GenRM, a malformed rationale)."""
         from .steps import StepVerdicts

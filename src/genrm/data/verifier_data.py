@@ -150,7 +150,7 @@ _NEGATIVE = re.compile(r"(?<!\bno )(?<!\bnot )\b(incorrect|wrong|mistakes?|error
 def rationale_coherence(rows: Sequence[dict], fmt: VerifyFormat | None = None) -> dict[str, Any]:
     """Does each GenRM-CoT row's verdict follow from its steps? Counts over the rows with a label.
 
-    A rationale in the step tasks' format (`genrm.steps`) has a negative step judgement when any step is
+    A rationale in the step tasks' format (`genrm.analysis.steps`) has a negative step judgement when any step is
     marked `wrong`, `missing` or `extra`; a free-text one (a teacher's) when it says a step is incorrect,
     wrong, a mistake or an error (not "no error"). `yes_negative` / `yes_clean`, `no_negative` / `no_clean`:
     rows by label and by that judgement; `yes_negative_share`: the share of " Yes" rows holding a negative

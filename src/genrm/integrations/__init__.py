@@ -33,7 +33,7 @@ def env_prompt_format() -> str:
 
 
 def env_reward_mode() -> str:
-    """GENRM_REWARD: outcome (default) or step_min (see `genrm.reward.reward_value`)."""
+    """GENRM_REWARD: outcome (default) or step_min (see `genrm.serving.reward.reward_value`)."""
     from ..core.config import check_reward_mode
 
     return check_reward_mode(os.environ.get("GENRM_REWARD", "outcome"), "GENRM_REWARD")

@@ -31,7 +31,7 @@ from typing import Any, Sequence
 
 from ..core.errors import SetupError
 
-log = logging.getLogger("genrm.reward")
+log = logging.getLogger("genrm.serving.reward")
 _open: "weakref.WeakSet[GuardedScorer]" = weakref.WeakSet()
 
 

@@ -38,7 +38,7 @@ def make_reward_func(
     reward: str = "outcome",
 ):
     """`reward_func(queries, prompts, labels) -> {"rewards", "scores", "extra_logs"}` (tensors). `reward`:
-    outcome (p(correct)) or step_min (see `genrm.reward.reward_value`)."""
+    outcome (p(correct)) or step_min (see `genrm.serving.reward.reward_value`)."""
     import torch
 
     from genrm.core.config import check_reward_mode

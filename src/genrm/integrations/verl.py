@@ -81,7 +81,7 @@ class VerlReward:
     def _dicts(self, results: list | None, n: int) -> list[dict[str, float]]:
         """verl's dicts: `score` (the reward) and the same extra keys for every item (verl gathers them per key
         into `reward_extra_info`): `genrm_fallback`; with GenRM-CoT or the judge the votes' spread and the step
-        numbers of `genrm.reward.step_logs`."""
+        numbers of `genrm.serving.reward.step_logs`."""
         from genrm.serving.reward import NOT_READ, reward_value, step_logs
 
         out = []

@@ -133,7 +133,7 @@ def method_model(run: Run, method: str) -> str:
 
 
 def compute_accounting(run: Run, problems, cands, scores: dict, evaluated: dict | None = None) -> dict:
-    """Tokens and FLOPs per problem of every method, and accuracy-vs-compute points (see `genrm.compute`)."""
+    """Tokens and FLOPs per problem of every method, and accuracy-vs-compute points (see `genrm.analysis.compute`)."""
     fmt, ids = run.fmt, [p.id for p in problems]
     context = judge_context(run) if "judge" in scores else ""
     readers = {

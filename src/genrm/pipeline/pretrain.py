@@ -43,7 +43,7 @@ from .corpus import HELD_OUT_EVERY, build_corpus, corpus_problems, document_mix
 
 def builtin_dir() -> Path:
     """The pretraining output shipped inside the package (`genrm/pretrained/`)."""
-    return Path(__file__).parent / "pretrained"
+    return Path(__file__).parents[1] / "pretrained"
 
 
 class PackedRows(torch.utils.data.Dataset):

@@ -22,7 +22,7 @@ def make_problems(run: Run) -> dict:
     No question appears in two sets, in any word order (sets are disjoint on the task's canonical form);
     the generator's dev set (its stopping check) is drawn from the training distribution, never from the
     test set. Test questions of generated tasks come only from the held-out tenth of the question space
-    (`genrm.pretrain.is_held_out`, on the canonical form), so the shipped pretrained model has seen none of
+    (`genrm.pipeline.corpus.is_held_out`, on the canonical form), so the shipped pretrained model has seen none of
     them nor any permutation of them, whatever the seed. Dev questions (where settings are chosen) are kept
     out of the base's pretraining corpus too, where its logs tell what that was (`corpus_forms`), so dev is
     as unseen as test. Each split draws from its own named random stream (`<seed>:<split>`), which no

@@ -5,7 +5,7 @@
 - `CoTVerifier`: GenRM-CoT: sample K rationales, read p(" Yes") after each, average (majority
   voting). With an untuned model (and worked examples in its `context`) it is the LLM-as-a-Judge baseline.
 - `DPOVerifier`: a DPO-trained policy (V-STaR); score = pi(solution | problem), the whole solution's probability.
-Each is a `genrm.types.Verifier` and returns one `Result(score, votes, rationales)` per item.
+Each is a `genrm.core.types.Verifier` and returns one `Result(score, votes, rationales)` per item.
 `build_verifier(method, model, fmt, ...)` is the one way the pipeline, `RewardModel` and
 `genrm serve` make them.
 
