@@ -27,43 +27,43 @@ ROOT = Path(__file__).resolve().parents[1]
 # name: (file under src/genrm, text, replacement, what it breaks)
 MUTANTS = {
     "p_no": (
-        "verifiers.py",
+        "verifiers/direct.py",
         "return p_yes / max(p_yes + p_no, 1e-12) if normalize else p_yes",
         "return p_no / max(p_yes + p_no, 1e-12) if normalize else p_no",
         "every verifier's score is p(No) instead of p(Yes)",
     ),
     "cot_min": (
-        "verifiers.py",
+        "verifiers/cot.py",
         "out.append(Result(sum(votes) / len(votes), votes, list(rs)))",
         "out.append(Result(min(votes), votes, list(rs)))",
         "GenRM-CoT's K votes reduced by min instead of the mean",
     ),
     "batch_offset": (
-        "serve.py",
+        "serving/batcher.py",
         "            k += len(items)\n",
         "",
         "the server's batcher hands every request in a batch the first request's results",
     ),
     "dedup_misaligned": (
-        "reward.py",
+        "serving/reward.py",
         "scored = dict(zip(unique, self.verifier.score(unique)))",
         "scored = dict(zip(unique, self.verifier.score(list(pairs))))",
         "identical items: scores zipped with the wrong list, so items after a duplicate get another's score",
     ),
     "no_429_retry": (
-        "client.py",
+        "serving/client.py",
         "if r.status_code in (429, 503) and not last:",
         "if r.status_code == 503 and not last:",
         "the client gives up on 429 instead of waiting for room in the queue",
     ),
     "403_not_setup": (
-        "client.py",
+        "serving/client.py",
         "error = SetupError if r.status_code in (401, 403, 404) else GenrmError",
         "error = SetupError if r.status_code == 401 else GenrmError",
         "403/404 become ordinary failures: the hooks train on fallback rewards instead of stopping",
     ),
     "no_isolation": (
-        "serve.py",
+        "serving/batcher.py",
         "            if len(batch) > 1:\n",
         "            if False:\n",
         "one failing request fails every request it shared a batch with",
