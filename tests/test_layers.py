@@ -27,6 +27,7 @@ LAYERS = (
     "report",
     "pipeline",
     "serving",
+    "benchmarks",
     "integrations",
     "sweep",
     "cli",

@@ -337,6 +337,10 @@ class ServeLimits:
         default="outcome",
         metadata={"help": "/get_reward's rewards: outcome (p(correct)) or step_min (lowest step score of CoT steps)"},
     )
+    degenerate: str = field(
+        default="score",
+        metadata={"help": "degenerate solutions (empty, an opener, the question, a repetition): score, or floor to 0"},
+    )
 
     def __post_init__(self) -> None:
         for name in ("max_items", "max_chars", "max_body_bytes", "max_batch_items", "max_queue_items"):
@@ -344,6 +348,8 @@ class ServeLimits:
                 raise GenrmError(f"{name}={getattr(self, name)}: must be >= 1")
         check_prompt_format(self.prompt_format, "--prompt-format")
         check_reward_mode(self.reward, "--reward")
+        if self.degenerate not in ("score", "floor"):
+            raise GenrmError(f"--degenerate {self.degenerate!r}: use score (the verifier reads everything) or floor")
         if self.max_queue_items < self.max_items:
             raise GenrmError(
                 f"max_queue_items={self.max_queue_items} < max_items={self.max_items}: a full request could never "

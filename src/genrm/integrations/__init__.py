@@ -1,4 +1,4 @@
-"""Layer 11, integrations: owns the RL hooks, thin adapters of one verifier (`genrm.serving.reward.RewardModel`,
+"""Layer 12, integrations: owns the RL hooks, thin adapters of one verifier (`genrm.serving.reward.RewardModel`,
 or `RemoteRewardModel` for a verifier behind `genrm serve`) to the reward interfaces of RL frameworks.
 
 - `genrm.integrations.trl`: `GRPOReward` / `AsyncGRPOReward`, TRL `GRPOTrainer` reward functions (TRL 1.16);

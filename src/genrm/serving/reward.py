@@ -27,6 +27,7 @@ from ..pipeline.run import Run
 from ..pipeline.verification import make_verifier
 from ..tasks import get_task
 from ..verifiers import build_verifier, check_method
+from .degenerate import is_degenerate
 
 _MARK = "\x00genrm-question\x00"
 
@@ -34,10 +35,18 @@ _MARK = "\x00genrm-question\x00"
 class RewardModel:
     """A verifier plus the prompt it reads. `score` is thread-safe (one model call at a time)."""
 
-    def __init__(self, verifier: Verifier, prompt_template: str = "{question}", method: str = "genrm", name: str = ""):
+    def __init__(
+        self,
+        verifier: Verifier,
+        prompt_template: str = "{question}",
+        method: str = "genrm",
+        name: str = "",
+        degenerate: str = "score",
+    ):
         if "{question}" not in prompt_template:
             raise GenrmError(f"prompt template {prompt_template!r} lacks '{{question}}'")
         self.verifier, self.method, self.name = verifier, method, name or method
+        self.degenerate = degenerate  # "floor": degenerate solutions score 0 unread (genrm.serving.degenerate)
         self.prompt_template = prompt_template
         self._head, _, self._tail = prompt_template.format(question=_MARK).partition(_MARK)
         self._lock = threading.Lock()
@@ -137,16 +146,30 @@ class RewardModel:
     # -- scoring --------------------------------------------------------------------------------
     def score(self, items: Sequence[tuple[str, str]], prompt_format: str = "question") -> list[Result]:
         """`(score, votes, rationales)` per (question, solution); votes/rationales only for GenRM-CoT."""
-        return self.score_verbatim([(self.solve_prompt(q, prompt_format), s) for q, s in items])
+        flags = self.floored(items)
+        kept = [(self.solve_prompt(q, prompt_format), s) for (q, s), f in zip(items, flags) if not f]
+        return self.merge_floored(flags, self.score_verbatim(kept))
+
+    def floored(self, items: Sequence[tuple[str, str]]) -> list[bool]:
+        """Which (question or prompt, solution) items get 0 unread: degenerate ones, with `degenerate="floor"`."""
+        return [self.degenerate == "floor" and is_degenerate(q, s) for q, s in items]
+
+    @staticmethod
+    def merge_floored(flags: Sequence[bool], results: Sequence[Result]) -> list[Result]:
+        """The results of the items not floored, with a 0 score in place of each floored one."""
+        rest = iter(results)
+        return [Result(0.0, [], []) if f else next(rest) for f in flags]
 
     def score_verbatim(self, pairs: Sequence[tuple[str, str]]) -> list[Result]:
-        """Score (solve prompt, solution) pairs as they are; identical pairs are scored once."""
+        """Score (solve prompt, solution) pairs as they are; identical pairs are scored once; with `degenerate`
+        "floor", degenerate solutions (`is_degenerate`) get 0 without a model call."""
         if not pairs:
             return []
-        unique = list(dict.fromkeys(pairs))
+        flags = self.floored(pairs)  # a prompt holds its question: a question repeated is found in it
+        unique = list(dict.fromkeys(pair for pair, f in zip(pairs, flags) if not f))
         with self._lock:
-            scored = dict(zip(unique, self.verifier.score(unique)))
-        return [scored[p] for p in pairs]
+            scored = dict(zip(unique, self.verifier.score(unique))) if unique else {}
+        return self.merge_floored(flags, [scored[p] for p, f in zip(pairs, flags) if not f])
 
 
 def _trained(run: Run, method: str) -> bool:

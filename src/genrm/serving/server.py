@@ -59,6 +59,7 @@ def check_bind(host: str, api_key: str | None) -> None:
 def create_app(reward_model, limits: ServeLimits | None = None, api_key: str | None = None):
     """The FastAPI app around a `RewardModel` (see the module docstring)."""
     limits = limits or ServeLimits()
+    reward_model.degenerate = limits.degenerate
     batcher = DynamicBatcher(
         reward_model.score_verbatim, limits.max_batch_items, limits.max_wait_ms / 1000, limits.max_queue_items
     )
@@ -143,11 +144,12 @@ def create_app(reward_model, limits: ServeLimits | None = None, api_key: str | N
     async def score(req: ScoreRequest):
         """Score (question, solution) items with the verifier."""
         check_size(len(req.items), [len(it.question) + len(it.solution) for it in req.items], "items")
+        flags = reward_model.floored([(it.question, it.solution) for it in req.items])
         try:
             pairs = [(reward_model.solve_prompt(it.question, req.prompt_format), it.solution) for it in req.items]
         except GenrmError as e:
             raise HTTPException(422, str(e)) from e
-        results = await run(pairs)
+        results = reward_model.merge_floored(flags, await run([p for p, f in zip(pairs, flags) if not f]))
         body = {"scores": [r.score for r in results], "method": reward_model.method}
         if req.return_votes:
             body["votes"] = [r.votes for r in results]
@@ -165,7 +167,9 @@ def create_app(reward_model, limits: ServeLimits | None = None, api_key: str | N
             pairs = [(reward_model.solve_prompt(p, fmt), s) for p, s in texts]
         except GenrmError as e:
             raise HTTPException(422, str(e)) from e
-        return openrlhf_response(await run(pairs), limits.reward)
+        flags = reward_model.floored(texts)
+        results = reward_model.merge_floored(flags, await run([p for p, f in zip(pairs, flags) if not f]))
+        return openrlhf_response(results, limits.reward)
 
     @app.get("/health")
     async def health():

@@ -1,4 +1,4 @@
-"""Layer 12, sweep: `genrm sweep`, grids of ordinary run folders that share what the swept values do not change.
+"""Layer 13, sweep: `genrm sweep`, grids of ordinary run folders that share what the swept values do not change.
 
 Owns the grid and the sweep folder (`grid`), running the points locally or on Ray (`runner`) and their
 results: sweep.json, sweep.md, plots and the sweep report (`results`).

@@ -9,13 +9,15 @@ from typing import Any, Optional
 import typer
 from rich.markup import escape
 
-from . import pipeline
-from .core.config import PRESETS, RunConfig, ServeLimits, preset_config
-from .core.errors import GenrmError
-from .core.progress import console
-from .core.train_config import REPORT_TO_HELP
+from .. import pipeline
+from ..core.config import PRESETS, RunConfig, ServeLimits, preset_config
+from ..core.errors import GenrmError
+from ..core.progress import console
+from ..core.train_config import REPORT_TO_HELP
+from .bench import bench_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Generative verifiers (GenRM) and their baselines.")
+app.add_typer(bench_app, name="bench")
 
 
 def version_text() -> str:
@@ -23,13 +25,13 @@ def version_text() -> str:
     import subprocess
     from importlib import metadata
 
-    from . import __version__
+    from .. import __version__
 
     try:
         text = f"genrm-verifiers {metadata.version('genrm-verifiers')}"
     except metadata.PackageNotFoundError:  # imported from a source tree that was never installed
         text = f"genrm-verifiers {__version__} (not installed)"
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parents[1]  # the genrm package
     try:
 
         def git(*args: str) -> subprocess.CompletedProcess:
@@ -141,7 +143,7 @@ def quickstart(
 
 
 def _pretrain_options(fn):
-    from .core.train_config import PretrainConfig
+    from ..core.train_config import PretrainConfig
 
     return with_config_options(fn, PretrainConfig, "Pretraining")
 
@@ -153,8 +155,8 @@ def pretrain(
     overrides: Optional[dict[str, Any]] = None,
 ):
     """Pretrain the built-in model from scratch on a packed corpus of solved and verified problems."""
-    from .core.train_config import PretrainConfig
-    from .pipeline.pretrain import pretrain as run_pretrain
+    from ..core.train_config import PretrainConfig
+    from ..pipeline.pretrain import pretrain as run_pretrain
 
     log = run_pretrain(PretrainConfig(**(overrides or {})), out)
     console.print((Path(out) / "README.md").read_text(), markup=False, highlight=False)
@@ -259,7 +261,7 @@ def sweep(
     overrides: Optional[dict[str, Any]] = None,
 ):
     """Run a grid of runs that share what the swept values do not change; sweep.json, sweep.md, plots, report."""
-    from .sweep import Sweep, parse_grid, run_sweep
+    from ..sweep import Sweep, parse_grid, run_sweep
 
     if jobs < 1:
         raise GenrmError(f"--jobs {jobs}: give 1 or more")
@@ -286,11 +288,11 @@ def report(
     out: Optional[Path] = typer.Option(None, help="HTML file [default: RUN/report.html, or ./report.html for several]"),
 ):
     """Write one self-contained HTML report of one or more runs (side by side), or of a sweep folder."""
-    from .report.html import write_report
+    from ..report.html import write_report
 
     if len(runs) == 1 and (runs[0] / "sweep.json").exists():
-        from .sweep import Sweep
-        from .sweep.results import collect, write_sweep_report
+        from ..sweep import Sweep
+        from ..sweep.results import collect, write_sweep_report
 
         collect(Sweep(runs[0]))  # the points finished so far; writes SWEEP/report.html
         console.print(f"report: {write_sweep_report(runs[0], out) if out else runs[0] / 'report.html'}")
@@ -308,9 +310,9 @@ def plan(
     unit: str = typer.Option("flops", help="flops or tokens (generated + prefilled, all models)"),
 ):
     """The method and (N, K) with the best measured accuracy within a compute budget per problem, and the runner-up."""
-    from .analysis.compute import plan as rank
-    from .analysis.evaluate import VERIFIER_NAMES
-    from .core.io import read_json
+    from ..analysis.compute import plan as rank
+    from ..analysis.evaluate import VERIFIER_NAMES
+    from ..core.io import read_json
 
     if unit not in ("flops", "tokens"):
         raise GenrmError(f"--unit {unit!r}: use flops or tokens")
@@ -352,7 +354,7 @@ def import_release(
     seed: int = typer.Option(0, help="seed of that slice"),
 ):
     """Import the paper's released GSM8K verifier data (use with --verifier-data-dir / --test-candidates)."""
-    from .data.released import import_release as run_import
+    from ..data.released import import_release as run_import
 
     console.print(run_import(src, out, max_rows=max_rows, seed=seed))
 
@@ -364,7 +366,7 @@ def merge_lora(
     kind: str = typer.Option("causal", help="causal (generator, GenRM) or orm"),
 ):
     """Fold a LoRA adapter into its base model and save a plain Hugging Face folder."""
-    from .models.model import merge_lora as run_merge
+    from ..models.model import merge_lora as run_merge
 
     console.print(f"merged model saved to {run_merge(adapter, out, kind=kind)}")
 
@@ -394,9 +396,9 @@ def serve(
     overrides: Optional[dict[str, Any]] = None,
 ):
     """Serve a trained verifier over HTTP: POST /score, POST /get_reward (OpenRLHF), GET /health, /docs."""
-    from .serving.reward import RewardModel
-    from .serving.server import bind_socket, check_bind, socket_url
-    from .serving.server import serve as run_server
+    from ..serving.reward import RewardModel
+    from ..serving.server import bind_socket, check_bind, socket_url
+    from ..serving.server import serve as run_server
 
     check_bind(host, api_key)  # before minutes of model loading, and the port too
     sock = bind_socket(host, port)
@@ -413,7 +415,7 @@ def serve(
         batch_size=batch_size,
         score_engine=score_engine,
     )
-    from .report.card import card_summary
+    from ..report.card import card_summary
 
     folder = Path(source) / "models" / model.method if (Path(source) / "run.json").exists() else Path(source)
     summary = card_summary(folder)
@@ -432,7 +434,7 @@ def serve(
 @app.command()
 def tasks():
     """List the registered tasks."""
-    from .tasks import TASKS
+    from ..tasks import TASKS
 
     for name in sorted(TASKS):
         console.print(name)
