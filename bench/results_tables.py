@@ -165,12 +165,65 @@ def dev_table() -> str:
 def headline_table(runs: str = "final", task: str = "last_letter", seeds=(0, 1, 2)) -> str:
     """Best-of-16 of every method on one task's final runs, one row per seed (the README's one table)."""
     cols = [*METHODS, "pass@N (oracle)"]
-    lines = ["| seed | " + " | ".join(c.replace("LLM-as-a-Judge", "judge").replace(" (oracle)", "") for c in cols) + " |"]
+    names = [c.replace("LLM-as-a-Judge", "judge").replace(" (oracle)", "") for c in cols]
+    lines = ["| seed | " + " | ".join(names) + " |"]
     lines.append("|---" * (len(cols) + 1) + "|")
     for seed in seeds:
         r = _load(DOCS / runs / f"{task}-s{seed}", "results.json")
         if r:
             lines.append(f"| {seed} | " + " | ".join(_cell(r["methods"].get(c)) for c in cols) + " |")
+    return "\n".join(lines)
+
+
+def bench_steps_table(root: str = "bench") -> str:
+    """ProcessBench F1 and BIG-Bench Mistake numbers of the quickstart's GenRM (docs/benchmarks.md)."""
+    lines = ["| benchmark | subset | n | error acc | correct acc | F1 (95% CI) | mistake AUROC (95% CI) |"]
+    lines.append("|---" * 7 + "|")
+    pb = _load(DOCS / root / "processbench-genrm", "results.json")
+    for name, r in (pb or {}).get("subsets", {}).items():
+        f1 = f"{_f(r['f1'], 1)} ({_f(r['ci95_f1'][0], 1)}-{_f(r['ci95_f1'][1], 1)})" if r["ci95_f1"] else "-"
+        n = r["n_error"] + r["n_correct"]
+        lines.append(f"| ProcessBench | {name} | {n} | {_f(r['error_acc'], 1)} | {_f(r['correct_acc'], 1)} | {f1} | |")
+    if pb and "avg_f1" in pb:
+        ci = pb.get("ci95_avg_f1") or [None, None]
+        lines.append(f"| ProcessBench | average | | | | {_f(pb['avg_f1'], 1)} ({_f(ci[0], 1)}-{_f(ci[1], 1)}) | |")
+    bbm = _load(DOCS / root / "bbm-genrm", "results.json")
+    for name, r in (bbm or {}).get("tasks", {}).items():
+        au = f"{_f(r['auroc'], 2)} ({_f(r['ci95'][0], 2)}-{_f(r['ci95'][1], 2)})" if r["ci95"] else _f(r["auroc"], 2)
+        n = r["n_mistake"] + r["n_clean"]
+        loc, clean = (_f(None if x is None else 100 * x, 1) for x in (r["location_acc"], r["no_mistake_acc"]))
+        lines.append(f"| BIG-Bench Mistake | {name} | {n} | {loc} | {clean} | | {au} |")
+    return "\n".join(lines)
+
+
+def bench_bon_table(root: str = "bench") -> str:
+    """Best-of-N on the Qwen2.5-Math file: the file's reward model and the quickstart's GenRM (docs/benchmarks.md)."""
+    r = _load(DOCS / root / "bon-genrm", "results.json")
+    if not r:
+        return "| method |\n|---|"
+    grid = r["grid"]
+    lines = ["| method | " + " | ".join(f"N={n}" for n in grid) + " | 95% CI at N |", "|---" * (len(grid) + 2) + "|"]
+    for m, row in r["methods"].items():
+        ci = row["ci95_at_N"]
+        cells = " | ".join(f"{100 * row['at_n'][str(n)]:.1f}" for n in grid)
+        lines.append(f"| {m} | {cells} | {100 * ci[0]:.1f}-{100 * ci[1]:.1f} |")
+    return "\n".join(lines)
+
+
+def bench_keys_table(root: str = "bench") -> str:
+    """The master-key audit of the quickstart's GenRM and GenRM-CoT, as read and with the floor."""
+    lines = ["| verifier | problems | candidate | above every real wrong one | mean gap | floored: above | detected |"]
+    lines.append("|---" * 7 + "|")
+    for method in ("genrm", "genrm_cot"):
+        r = _load(DOCS / root / f"master-keys-{method}", "results.json")
+        if not r:
+            continue
+        for kind in ("empty", "colon", "opener", "question", "answer_only", "repetition"):
+            a, b = r["kinds"][kind], r["kinds"][f"{kind} (floored)"]
+            lines.append(
+                f"| {method} | {r['problems']} | {kind} | {a['share_above_every_wrong']:.3f} | {a['mean_gap']:+.3f} "
+                f"| {b['share_above_every_wrong']:.3f} | {a['detected_degenerate']:.2f} |"
+            )
     return "\n".join(lines)
 
 
@@ -185,6 +238,9 @@ def tables() -> dict[str, str]:
     after = [f"{t}-s{s}" for t in ("last_letter", "word_sort") for s in (0, 1, 2)]
     out["paired"] = paired_table("final", after + ["l2-last_letter", "l2-word_sort"])
     out["steps"] = steps_table("final", after + ["l2-last_letter", "l2-word_sort"])
+    out["bench_steps"] = bench_steps_table()
+    out["bench_bon"] = bench_bon_table()
+    out["bench_keys"] = bench_keys_table()
     return out
 
 

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from genrm.analysis.benchmarks import bon_table, maj_at_k, processbench_f1, rm_at_k
-from genrm.benchmarks.data import load_bbm, load_bon, load_processbench
+from genrm.benchmarks.data import load_bbm, load_bon, load_processbench, take
 from genrm.benchmarks.judges import CritiqueJudge, PrefixJudge, StepItem, extract_index
 from genrm.core.errors import GenrmError
 from genrm.core.types import Result
@@ -223,6 +223,13 @@ def test_readers_name_the_bad_row(tmp_path):
         load_bon(tmp_path / "bon.jsonl")
 
 
+def test_take_draws_in_file_order():
+    items = list(range(100))
+    drawn = take(items, 10)
+    assert len(drawn) == 10 and drawn == sorted(drawn) and drawn == take(items, 10) and drawn != items[:10]
+    assert take(items, 0) == items and take(items, 500) == items
+
+
 @need_shared
 def test_shared_files_load():
     assert [len(load_processbench(SHARED / "processbench", s)) for s in ("gsm8k", "math")] == [400, 1000]
@@ -249,7 +256,7 @@ def test_processbench_command_writes_resumable_predictions_and_the_metric(micro_
     args += ["--subset", "gsm8k", "--limit", "6", "--out", str(out)]
     _bench(args)
     rows = [json.loads(line) for line in (out / "predictions" / "gsm8k.jsonl").read_text().splitlines()]
-    items = load_processbench(SHARED / "processbench", "gsm8k")[:6]
+    items = take(load_processbench(SHARED / "processbench", "gsm8k"), 6)
     assert [r["id"] for r in rows] == [it.id for it in items]
     for r, it in zip(rows, items):  # the predicted step is the first prefix below 0.5, from the stored scores
         assert len(r["prefix_scores"]) == len(it.steps)
@@ -277,9 +284,8 @@ def test_bbm_and_bon_commands(micro_run, tmp_path):
     )
     r = json.loads((tmp_path / "b" / "results.json").read_text())
     assert r["N"] == 8 and {"Best-of-N (file)", f"Best-of-N ({run.path.name}/genrm)"} <= set(r["methods"])
-    assert r["authors"]["rm@8 (file)"] == rm_at_k(
-        [p.rewards for p in load_bon(f)[:3]], [p.correct for p in load_bon(f)[:3]], 8
-    )
+    drawn = take(load_bon(f), 3)
+    assert r["authors"]["rm@8 (file)"] == rm_at_k([p.rewards for p in drawn], [p.correct for p in drawn], 8)
 
 
 def test_master_keys_command_and_the_floor(micro_run, tmp_path):

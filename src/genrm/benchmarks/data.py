@@ -13,6 +13,7 @@ and the field, never a silent skip).
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,15 @@ class BonProblem:
     answers: list[str | None]
     correct: list[bool]
     rewards: list[float] | None
+
+
+def take(items: list, limit: int, seed: int = 0) -> list:
+    """`limit` items drawn at random (seeded), kept in file order; all of them when `limit` is 0. The files are
+    not shuffled (ProcessBench lists its erroneous solutions first), so the first N would not be a sample."""
+    if not limit or limit >= len(items):
+        return list(items)
+    keep = sorted(random.Random(seed).sample(range(len(items)), limit))
+    return [items[i] for i in keep]
 
 
 def _need(row: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:

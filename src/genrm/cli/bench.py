@@ -25,7 +25,7 @@ Method = typer.Option(
     "prompt on a generative model) [default: a run's first trained verifier]",
 )
 Task = typer.Option(None, help="the prompt format of a verifier outside a run (default gsm8k)")
-Limit = typer.Option(0, help="the first N solutions of each subset (0: all)")
+Limit = typer.Option(0, help="N solutions of each subset, drawn at random (seed 0) in file order (0: all)")
 Threshold = typer.Option(0.5, help="prefix scoring: the first step prefix scored below this is the first error")
 Votes = typer.Option(1, help="critic: critiques sampled per solution (majority of the parsed indices)")
 MaxNew = typer.Option(2048, help="critic: token cap of a critique")
@@ -82,10 +82,10 @@ def processbench(
     out: Path = typer.Option(Path("genrm-bench/processbench"), help="results folder (a re-run resumes)"),
 ):
     """ProcessBench: the first wrong step of 3,400 math solutions; the authors' F1 per subset and averaged."""
-    from ..benchmarks.data import load_processbench
+    from ..benchmarks.data import load_processbench, take
     from ..benchmarks.run import run_step_benchmark
 
-    items = {s: load_processbench(data, s)[: limit or None] for s in subset}
+    items = {s: take(load_processbench(data, s), limit) for s in subset}
     judge = _judge(verifier, method, task, threshold, votes, max_new_tokens, batch_size)
     settings = _settings(verifier=verifier, method=method, task=task, limit=limit, threshold=threshold, votes=votes)
     run_step_benchmark("processbench", judge, items, out, settings)
@@ -110,10 +110,10 @@ def big_bench_mistake(
     out: Path = typer.Option(Path("genrm-bench/big-bench-mistake"), help="results folder (a re-run resumes)"),
 ):
     """BIG-Bench Mistake: mistake location accuracy and the verdict's AUROC on "has a mistake", per task."""
-    from ..benchmarks.data import load_bbm
+    from ..benchmarks.data import load_bbm, take
     from ..benchmarks.run import run_step_benchmark
 
-    items = {t: load_bbm(data, t)[: limit or None] for t in subset}
+    items = {t: take(load_bbm(data, t), limit) for t in subset}
     judge = _judge(verifier, method, task, threshold, votes, max_new_tokens, batch_size)
     settings = _settings(verifier=verifier, method=method, task=task, limit=limit, threshold=threshold, votes=votes)
     run_step_benchmark("big-bench-mistake", judge, items, out, settings)
@@ -126,15 +126,15 @@ def bon(
     verifier: Optional[str] = typer.Option(None, help="also rank with this verifier (see processbench --verifier)"),
     method: Optional[str] = Method,
     task: Optional[str] = Task,
-    limit: int = typer.Option(0, help="the first N problems (0: all)"),
+    limit: int = typer.Option(0, help="N problems drawn at random (seed 0) in file order (0: all)"),
     batch_size: int = BatchSize,
     out: Path = typer.Option(Path("genrm-bench/bon"), help="results folder (a re-run resumes)"),
 ):
     """Best-of-N, self-consistency, weighted SC and pass@N at every N (genrm's and the authors' definitions)."""
-    from ..benchmarks.data import load_bon
+    from ..benchmarks.data import load_bon, take
     from ..benchmarks.run import run_bon
 
-    problems = load_bon(file)[: limit or None]
+    problems = take(load_bon(file), limit)
     rm = _reward_model(verifier, method, task, batch_size) if verifier else None
     run_bon(problems, rm, out, _settings(file=file, verifier=verifier, method=method, task=task, limit=limit))
     _finish(out)
@@ -145,7 +145,7 @@ def master_keys(
     verifier: str = typer.Option(..., help="a run folder: its verifier, task and real wrong test candidates"),
     method: Optional[str] = Method,
     split: str = typer.Option("test", help="the run's split whose candidates are the real wrong ones"),
-    limit: int = typer.Option(0, help="the first N problems (0: all)"),
+    limit: int = typer.Option(0, help="the run's first N problems, drawn in random order at its start (0: all)"),
     out: Path = typer.Option(Path("genrm-bench/master-keys"), help="results folder"),
 ):
     """Degenerate candidates ("", ":", an opener, the question, a bare wrong answer, a repetition) against the
