@@ -21,27 +21,25 @@ import random
 from collections import Counter
 from typing import Any, Mapping, Sequence
 
-from .metrics import auroc, best_of_n, bootstrap_ci, n_grid, pass_at_n, vote_at_n
-
-NO_ERROR = -1
-
-
-def _ci(draws: Sequence[float]) -> list[float] | None:
-    """Percentile 95% interval of bootstrap draws (NaN draws left out); None without any."""
-    kept = sorted(x for x in draws if x == x)
-    return [kept[int(0.025 * len(kept))], kept[min(len(kept) - 1, int(0.975 * len(kept)))]] if kept else None
+from .metrics import auroc, best_of_n, bootstrap_ci, n_grid, pass_at_n, percentile_ci, vote_at_n
+from .steps import processbench
 
 
 def processbench_f1(labels: Sequence[int], predicted: Sequence[int | None]) -> dict[str, Any]:
-    """ProcessBench's numbers for one subset (accuracies and F1 in percent, as `run_eval.py` prints them)."""
-    err = [p == y for y, p in zip(labels, predicted) if y != NO_ERROR]
-    ok = [p == y for y, p in zip(labels, predicted) if y == NO_ERROR]
-    acc_err = 100 * sum(err) / len(err) if err else None
-    acc_ok = 100 * sum(ok) / len(ok) if ok else None
-    f1 = None
-    if acc_err is not None and acc_ok is not None:
-        f1 = 0.0 if acc_err + acc_ok == 0 else 2 * acc_err * acc_ok / (acc_err + acc_ok)
-    return {"error_acc": acc_err, "correct_acc": acc_ok, "f1": f1, "n_error": len(err), "n_correct": len(ok)}
+    """ProcessBench's numbers for one subset: `genrm.analysis.steps.processbench` in percent, as `run_eval.py`
+    prints them."""
+    r = processbench(labels, predicted)
+
+    def pct(x: float | None) -> float | None:
+        return None if x is None else 100 * x
+
+    return {
+        "error_acc": pct(r["error_accuracy"]),
+        "correct_acc": pct(r["correct_accuracy"]),
+        "f1": pct(r["f1"]),
+        "n_error": r["n_error"],
+        "n_correct": r["n_correct"],
+    }
 
 
 def processbench_summary(
@@ -100,7 +98,7 @@ def mistake_auroc(has_mistake: Sequence[bool], mistake_scores: Sequence[float]) 
         a = auroc([mistake_scores[i] for i in s], [has_mistake[i] for i in s])
         if a is not None:
             draws.append(a)
-    return {"auroc": value, "ci95": _ci(draws)}
+    return {"auroc": value, "ci95": percentile_ci(draws)}
 
 
 def rm_at_k(rewards: Sequence[Sequence[float]], correct: Sequence[Sequence[bool]], k: int) -> float:

@@ -7,6 +7,7 @@ subset of n of them is drawn (an unbiased estimate over subsets, as pass@k in Ch
 from __future__ import annotations
 
 import itertools
+import math
 import random
 from collections import defaultdict
 from math import comb
@@ -108,14 +109,22 @@ def auroc(scores: Sequence[float], labels: Sequence[bool]) -> float | None:
     return (r_pos - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg))
 
 
+def percentile_ci(draws: Sequence[float], alpha: float = 0.05) -> list[float] | None:
+    """The percentile interval of bootstrap draws (NaN draws left out); None without any."""
+    kept = sorted(x for x in draws if x == x)
+    if not kept:
+        return None
+    return [kept[int(alpha / 2 * len(kept))], kept[min(len(kept) - 1, int((1 - alpha / 2) * len(kept)))]]
+
+
 def bootstrap_ci(values: Sequence[float], reps: int = 1000, alpha: float = 0.05, seed: int = 0) -> tuple[float, float]:
     """Percentile bootstrap CI of the mean of per-problem values."""
     if not values:
         return (float("nan"), float("nan"))
     rng = random.Random(seed)
     n = len(values)
-    means = sorted(sum(rng.choices(values, k=n)) / n for _ in range(reps))
-    return means[int(alpha / 2 * reps)], means[min(reps - 1, int((1 - alpha / 2) * reps))]
+    lo, hi = percentile_ci([sum(rng.choices(values, k=n)) / n for _ in range(reps)], alpha) or (math.nan, math.nan)
+    return lo, hi
 
 
 def n_grid(n_max: int) -> list[int]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from ..core.steps import MARKS, NO_ERROR, StepMarks, StepVerdicts, first_error_label, parse_rationale
+from .metrics import percentile_ci
 
 __all__ = [
     "MARKS",
@@ -65,6 +66,4 @@ def step_evaluation(
         f1 = processbench([y for y, _ in sample], [p for _, p in sample])["f1"]
         if f1 is not None:
             f1s.append(f1)
-    f1s.sort()
-    ci = [f1s[int(0.025 * len(f1s))], f1s[min(len(f1s) - 1, int(0.975 * len(f1s)))]] if f1s else None
-    return {**out, "ci95_f1": ci, "parsed": parsed / total if total else None, "predicted": predicted}
+    return {**out, "ci95_f1": percentile_ci(f1s), "parsed": parsed / total if total else None, "predicted": predicted}

@@ -8,33 +8,16 @@ OUT/results.md, OUT/report.html  the same as a table, and a browser of the solut
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Sequence
 
 from ..analysis.benchmarks import bon_table, mistake_auroc, mistake_location, processbench_summary
 from ..core.errors import GenrmError
-from ..core.io import environment, read_json, write_json
-from ..core.progress import progress_bar
+from ..core.io import environment, read_json, resume_jsonl, write_json
+from ..core.steps import NO_ERROR
 from .data import BonProblem, StepItem
 from .judges import StepJudge
-
-NO_ERROR = -1
-
-
-def _done(path: Path) -> dict[str, dict]:
-    if not path.exists():
-        return {}
-    out = {}
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:  # a line cut by a kill: made again
-                continue
-            out[row["id"]] = row
-    return out
 
 
 def _check_settings(out: Path, settings: dict) -> None:
@@ -52,24 +35,26 @@ def _check_settings(out: Path, settings: dict) -> None:
 def predict_steps(judge: StepJudge, subsets: dict[str, list[StepItem]], out: Path, chunk: int = 8) -> dict[str, list]:
     """Predictions for every solution, appended per chunk to OUT/predictions/<subset>.jsonl (resumed)."""
     (out / "predictions").mkdir(parents=True, exist_ok=True)
+
+    def work(_offset: int, part: list[StepItem]) -> list[dict]:
+        return [
+            {"id": it.id, "label": it.first_error, "n_steps": len(it.steps), **asdict(p)}
+            for it, p in zip(part, judge.predict(part))
+        ]
+
     rows: dict[str, list] = {}
-    total = sum(len(v) for v in subsets.values())
-    with progress_bar(f"{judge.name}: solutions", total) as (bar, tid):
-        for subset, items in subsets.items():
-            path = out / "predictions" / f"{subset}.jsonl"
-            done = _done(path)
-            bar.advance(tid, sum(it.id in done for it in items))
-            todo = [it for it in items if it.id not in done]
-            with open(path, "a", encoding="utf-8") as f:
-                for i in range(0, len(todo), chunk):
-                    part = todo[i : i + chunk]
-                    for it, p in zip(part, judge.predict(part)):
-                        row = {"id": it.id, "label": it.first_error, "n_steps": len(it.steps), **asdict(p)}
-                        done[it.id] = row
-                        f.write(json.dumps(row) + "\n")
-                    f.flush()
-                    bar.advance(tid, len(part))
-            rows[subset] = [done[it.id] for it in items]
+    for subset, items in subsets.items():
+        done, _ = resume_jsonl(
+            out / "predictions" / f"{subset}.jsonl",
+            items,
+            lambda it: it.id,
+            lambda row: row["id"],
+            work,
+            chunk=chunk,
+            description=f"{judge.name}: {subset}",
+            required=("id", "label", "first_error", "verdict"),
+        )
+        rows[subset] = [done[it.id] for it in items]
     return rows
 
 
@@ -114,23 +99,25 @@ def run_step_benchmark(
 def score_bon(problems: Sequence[BonProblem], reward_model: Any, out: Path, chunk: int = 16) -> list[list[float]]:
     """A verifier's score of every response (resumable: OUT/predictions/bon.jsonl)."""
     (out / "predictions").mkdir(parents=True, exist_ok=True)
-    path = out / "predictions" / "bon.jsonl"
-    done = _done(path)
-    with progress_bar(f"{getattr(reward_model, 'name', 'verifier')}: problems", len(problems)) as (bar, tid):
-        bar.advance(tid, sum(p.id in done for p in problems))
-        with open(path, "a", encoding="utf-8") as f:
-            todo = [p for p in problems if p.id not in done]
-            for i in range(0, len(todo), chunk):
-                part = todo[i : i + chunk]
-                results = reward_model.score([(p.question, r) for p in part for r in p.responses])
-                at = 0
-                for p in part:
-                    row = {"id": p.id, "scores": [r.score for r in results[at : at + len(p.responses)]]}
-                    at += len(p.responses)
-                    done[p.id] = row
-                    f.write(json.dumps(row) + "\n")
-                f.flush()
-                bar.advance(tid, len(part))
+
+    def work(_offset: int, part: list[BonProblem]) -> list[dict]:
+        results = reward_model.score([(p.question, r) for p in part for r in p.responses])
+        rows, at = [], 0
+        for p in part:
+            rows.append({"id": p.id, "scores": [r.score for r in results[at : at + len(p.responses)]]})
+            at += len(p.responses)
+        return rows
+
+    done, _ = resume_jsonl(
+        out / "predictions" / "bon.jsonl",
+        list(problems),
+        lambda p: p.id,
+        lambda row: row["id"],
+        work,
+        chunk=chunk,
+        description=f"{getattr(reward_model, 'name', 'verifier')}: problems",
+        required=("id", "scores"),
+    )
     return [done[p.id]["scores"] for p in problems]
 
 

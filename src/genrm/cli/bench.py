@@ -7,6 +7,7 @@ from typing import Any, Optional
 
 import typer
 
+from ..benchmarks.data import BBM_TASKS, PROCESSBENCH_SUBSETS
 from ..core.errors import GenrmError
 from ..core.progress import console
 
@@ -63,13 +64,35 @@ def _finish(out: Path, items: Optional[dict] = None) -> None:
     console.print(f"results: {out / 'results.json'}\nreport:  {report}")
 
 
+def _run_steps(
+    kind: str,
+    items: dict,
+    verifier: str,
+    method: Optional[str],
+    task: Optional[str],
+    limit: int,
+    threshold: float,
+    votes: int,
+    max_new_tokens: int,
+    batch_size: int,
+    out: Path,
+) -> None:
+    """A step benchmark (ProcessBench, BIG-Bench Mistake): predictions, metrics, results.md and report.html."""
+    from ..benchmarks.run import run_step_benchmark
+
+    judge = _judge(verifier, method, task, threshold, votes, max_new_tokens, batch_size)
+    settings = _settings(verifier=verifier, method=method, task=task, limit=limit, threshold=threshold, votes=votes)
+    run_step_benchmark(kind, judge, items, out, settings)
+    _finish(out, items)
+
+
 @bench_app.command()
 def processbench(
     verifier: str = Verifier,
     method: Optional[str] = Method,
     task: Optional[str] = Task,
     subset: list[str] = typer.Option(  # noqa: B006 (typer reads the default)
-        ["gsm8k", "math", "olympiadbench", "omnimath"], help="ProcessBench subsets (repeat the option)"
+        list(PROCESSBENCH_SUBSETS), help="ProcessBench subsets (repeat the option)"
     ),
     data: Optional[str] = typer.Option(
         None, help="folder of the authors' JSON files [default: the Hub dataset Qwen/ProcessBench]"
@@ -83,13 +106,9 @@ def processbench(
 ):
     """ProcessBench: the first wrong step of 3,400 math solutions; the authors' F1 per subset and averaged."""
     from ..benchmarks.data import load_processbench, take
-    from ..benchmarks.run import run_step_benchmark
 
     items = {s: take(load_processbench(data, s), limit) for s in subset}
-    judge = _judge(verifier, method, task, threshold, votes, max_new_tokens, batch_size)
-    settings = _settings(verifier=verifier, method=method, task=task, limit=limit, threshold=threshold, votes=votes)
-    run_step_benchmark("processbench", judge, items, out, settings)
-    _finish(out, items)
+    _run_steps("processbench", items, verifier, method, task, limit, threshold, votes, max_new_tokens, batch_size, out)
 
 
 @bench_app.command("big-bench-mistake")
@@ -98,8 +117,7 @@ def big_bench_mistake(
     method: Optional[str] = Method,
     task: Optional[str] = Task,
     subset: list[str] = typer.Option(  # noqa: B006
-        ["word_sorting", "multistep_arithmetic", "logical_deduction", "tracking_shuffled_objects", "dyck_languages"],
-        help="BIG-Bench Mistake tasks (repeat the option)",
+        list(BBM_TASKS), help="BIG-Bench Mistake tasks (repeat the option)"
     ),
     data: str = typer.Option(..., help="folder of the task files (e.g. ../shared/data/benchmarks/big-bench-mistake)"),
     limit: int = Limit,
@@ -111,13 +129,11 @@ def big_bench_mistake(
 ):
     """BIG-Bench Mistake: mistake location accuracy and the verdict's AUROC on "has a mistake", per task."""
     from ..benchmarks.data import load_bbm, take
-    from ..benchmarks.run import run_step_benchmark
 
     items = {t: take(load_bbm(data, t), limit) for t in subset}
-    judge = _judge(verifier, method, task, threshold, votes, max_new_tokens, batch_size)
-    settings = _settings(verifier=verifier, method=method, task=task, limit=limit, threshold=threshold, votes=votes)
-    run_step_benchmark("big-bench-mistake", judge, items, out, settings)
-    _finish(out, items)
+    _run_steps(
+        "big-bench-mistake", items, verifier, method, task, limit, threshold, votes, max_new_tokens, batch_size, out
+    )
 
 
 @bench_app.command()
@@ -154,6 +170,7 @@ def master_keys(
     from ..core.io import environment, write_json
     from ..data.candidates import load_candidates
     from ..pipeline.run import Run
+    from ..report.benchmarks import master_keys_markdown
 
     if not (Path(verifier) / "run.json").exists():
         raise GenrmError(f"{verifier} is not a run folder: the audit needs a run's labelled candidates")
@@ -164,13 +181,6 @@ def master_keys(
     result = {"verifier": rm.name, "task": run.config.task, "split": split, **audit(rm, run.task, problems, cands)}
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "results.json", {"environment": environment(), **result})
-    lines = ["| candidate | share above every real wrong one | mean gap | detected degenerate |", "|---|---|---|---|"]
-    for kind, r in result["kinds"].items():
-        lines.append(
-            f"| {kind} | {r['share_above_every_wrong']:.3f} | {r['mean_gap']:+.3f} | {r['detected_degenerate']:.2f} |"
-        )
-    (out / "results.md").write_text(
-        f"# master keys: {rm.name}, {result['problems']} problems\n\n" + "\n".join(lines) + "\n"
-    )
+    (out / "results.md").write_text(master_keys_markdown(result), encoding="utf-8")
     console.print((out / "results.md").read_text(), markup=False, highlight=False)
     console.print(f"results: {out / 'results.json'}")

@@ -61,6 +61,16 @@ def markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def master_keys_markdown(result: dict) -> str:
+    """The master-key audit (`genrm bench master-keys`) as a Markdown table."""
+    lines = [f"# master keys: {result['verifier']}, {result['problems']} problems", ""]
+    lines += ["| candidate | share above every real wrong one | mean gap | detected degenerate |", "|---|---|---|---|"]
+    for kind, r in result["kinds"].items():
+        above, gap, seen = r["share_above_every_wrong"], r["mean_gap"], r["detected_degenerate"]
+        lines.append(f"| {kind} | {above:.3f} | {gap:+.3f} | {seen:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
 def _steps_html(row: dict, steps: list[str]) -> str:
     out = []
     for i, s in enumerate(steps):
