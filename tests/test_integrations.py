@@ -102,6 +102,63 @@ def test_hooks_without_a_verifier_say_how_to_set_one(monkeypatch):
         openrlhf_hook.reward_func(["q a"], ["q"], None)
 
 
+@pytest.mark.parametrize("hook", ["verl", "openrlhf"])
+def test_hooks_loaded_by_a_framework_check_their_setup_at_import(hook, micro_run, monkeypatch, tmp_path):
+    """OpenRLHF logs reward errors at INFO and carries on without a reward: the hook files, loaded by path as
+    the frameworks load them, stop at import on a setup mistake (and load the verifier then). Planted bug: drop
+    the `check_environment` call at the end of either file and the first `raises` fails."""
+    import importlib
+
+    module = importlib.import_module(f"genrm.integrations.{hook}")
+    framework = {"verl": "verl", "openrlhf": "OpenRLHF"}[hook]
+    for var in ("GENRM_VERIFIER", "GENRM_METHOD", "GENRM_REWARD", "GENRM_REWARD_TIMEOUT"):
+        monkeypatch.delenv(var, raising=False)
+    env_reward_model.cache_clear()
+    with pytest.raises(GenrmError, match=f"genrm's {framework} reward hook: GENRM_VERIFIER is not set"):
+        load_by_path(module)
+    monkeypatch.setenv("GENRM_VERIFIER", str(tmp_path / "no-such-run"))
+    with pytest.raises(GenrmError, match="no-such-run.*is not a run folder.*set GENRM_METHOD"):
+        load_by_path(module)
+    monkeypatch.setenv("GENRM_VERIFIER", str(micro_run[0].path))
+    for var, value, says in [
+        ("GENRM_METHOD", "genrn", "GENRM_METHOD='genrn' is not a verifier"),
+        ("GENRM_REWARD", "min", "GENRM_REWARD 'min'"),
+        ("GENRM_REWARD_TIMEOUT", "0", "GENRM_REWARD_TIMEOUT='0': give a positive number"),
+    ]:
+        with monkeypatch.context() as m:
+            m.setenv(var, value)
+            with pytest.raises(GenrmError, match=says):
+                load_by_path(module)
+    monkeypatch.setenv("GENRM_METHOD", "genrm")
+    env_reward_model.cache_clear()
+    try:
+        assert load_by_path(module) and env_reward_model.cache_info().currsize == 1  # loaded at import
+        if hook == "verl":  # verl hosting the verifier: the address comes later, from verl
+            monkeypatch.setenv("GENRM_VERIFIER", "router")
+            assert load_by_path(module)
+    finally:
+        env_reward_model.cache_clear()
+
+
+def test_fallbacks_are_warnings_with_running_counts(env_verifier, micro_run, items, caplog):
+    """Per-sample fallbacks are logged at WARNING with how many items got one so far, of how many."""
+    import genrm.integrations.openrlhf as openrlhf_hook
+
+    run, _ = micro_run
+    openrlhf_hook._env_reward_func.cache_clear()
+    prompts = [run.task.prompt_template.format(question=q) for q, _ in items[:3]]
+    queries = [p + s for p, (_, s) in zip(prompts, items[:3])]
+    with caplog.at_level("WARNING", logger="genrm.serving.reward"):
+        openrlhf_hook.reward_func(queries, prompts, None)  # 3 items, none lost
+        out = openrlhf_hook.reward_func([queries[0][4:], queries[1]], prompts[:2], None)  # the first lost its prompt
+    openrlhf_hook._env_reward_func.cache_clear()
+    assert float(out["rewards"][0]) == 0.0
+    (record,) = [r for r in caplog.records if "fallback" in r.getMessage()]
+    assert record.levelname == "WARNING"
+    assert "queries [0] of this call do not contain their prompt" in record.getMessage()
+    assert "1 item(s) get the fallback (1 of 5 items so far" in record.getMessage()
+
+
 def test_remote_verifier_behind_genrm_serve(micro_run, genrm_reward, items, monkeypatch):
     """The same hooks against `genrm serve`: big batches split to the server's limit, token from env."""
     args = ["-m", "genrm", "serve", str(micro_run[0].path), "--port", "0", "--max-items", "5"]

@@ -1,17 +1,25 @@
-"""The RL hooks driven through the frameworks' own released code, not our reading of it.
+"""The RL hooks driven through the frameworks' own released code, along the paths their default trainers take.
 
-- verl 0.9.1: the config composed by Hydra from verl's own YAML with the docs' overrides (docs/serving.md), verl's
-  `RewardLoopWorker` and naive reward manager scoring a `DataProto` built as verl builds it, calling
-  genrm's hook (sync and async) loaded by verl's own loader; verl's reward router in front of an
-  OpenAI-compatible model server (the path where verl hosts the GenRM model).
-- OpenRLHF 0.11.2: its rollout-side reward client (`SingleTurnAgentExecutor`) posting to a live
-  `genrm serve` with a token in the URL, and loading the `.py` hook, one query per call, in parallel.
+- verl 0.9.1 (`.ci/rl verl`: `genrm-verifiers[verl]` installed as a user does): the config composed by Hydra from
+  verl's own YAML with the docs' overrides; the agent loop of the default trainer (`AgentLoopWorker
+  .generate_sequences` over a batch that verl's `RLHFDataset` read from `genrm export verl`'s parquet, a stub
+  in place of the vLLM server) scoring each trajectory with `compute_score.remote` on the `RewardLoopWorker`
+  actors that verl's `RewardLoopManager` started; the manager itself handing its workers the address of verl's
+  reward router (verl hosting the GenRM model) and scoring the rollout batch (`compute_rm_score`); the batch path
+  of the legacy keys.
+- OpenRLHF 0.11.2 (`.ci/rl openrlhf`): `SingleTurnAgentExecutor.execute()` with a stub engine, as the rollout
+  calls it, loading the `.py` hook, through to the `Experience` OpenRLHF builds from its output; its HTTP client
+  posting to a live `genrm serve` with a token in the URL.
 
-verl and OpenRLHF are installed by `.ci/run` with `--no-deps` (their full dependency sets pin other
-versions of Transformers and pull CUDA builds); GENRM_REQUIRE_RL=1 there turns a missing one into a failure.
+Expected rewards are p(Yes) worked out from the trained GenRM's logits by `tests/by_hand.py`. Each test says which
+change of the framework's contract (or of genrm's reading of it) makes it fail; each was planted and seen to fail.
+verl and OpenRLHF want different Transformers versions, so each runs in its own environment (markers `verl`,
+`openrlhf`); in the main environment these tests skip (tests/expected_skips.txt). GENRM_REQUIRE_RL=verl|openrlhf
+(set by .ci/rl) turns that framework's absence into a failure.
 """
 
 import asyncio
+import json
 import os
 from pathlib import Path
 
@@ -19,12 +27,13 @@ import numpy as np
 import pytest
 import torch
 
-from by_hand import direct_p_yes_top_k
+from by_hand import SOLVE, direct_p_yes, direct_p_yes_top_k
 from conftest import serving, spawn_server
 from genrm.integrations import env_reward_model
 
 RECIPES = Path(__file__).resolve().parents[1] / "docs" / "serving.md"  # the RL frameworks page
 VERL_VERSION, OPENRLHF_VERSION = "0.9.1", "0.11.2"
+CHAT_TEMPLATE = "{% for m in messages %}{{ m['content'] }}{% endfor %}"  # the char tokenizer has none
 
 
 def need(module: str, version: str):
@@ -33,9 +42,9 @@ def need(module: str, version: str):
     try:
         got = metadata.version(module)
     except metadata.PackageNotFoundError:
-        if os.environ.get("GENRM_REQUIRE_RL"):
+        if os.environ.get("GENRM_REQUIRE_RL") == module:
             raise
-        pytest.skip(f"{module} is not installed (.ci/run installs {module}=={version})")
+        pytest.skip(f"{module} is not installed (.ci/rl {module} runs this in an environment with {module}=={version})")
     assert got == version, f"these tests are written against {module} {version}, found {got}"
 
 
@@ -82,64 +91,202 @@ def verl_config(overrides: list[str], model_dir: str):
     from hydra import compose, initialize_config_dir
 
     config_dir = str(Path(verl.__file__).parent / "trainer" / "config")
+    rollout = [
+        f"actor_rollout_ref.model.path={model_dir}",
+        f"+actor_rollout_ref.model.custom_chat_template={json.dumps(CHAT_TEMPLATE)}",
+        "actor_rollout_ref.rollout.name=vllm",
+        "actor_rollout_ref.rollout.prompt_length=64",
+        "actor_rollout_ref.rollout.response_length=64",
+        "data.max_prompt_length=64",
+    ]
     with initialize_config_dir(config_dir=config_dir, version_base=None):
-        return compose("ppo_trainer", overrides=[*overrides, f"actor_rollout_ref.model.path={model_dir}"])
+        return compose("ppo_trainer", overrides=[*overrides, *rollout])
 
 
-def verl_batch(tokenizer, items, question_key="question"):
-    """A `DataProto` as verl's trainer hands it to the reward loop: left-padded prompts, right-padded
-    responses, one attention mask over both, and the dataset's non-tensor fields."""
+@pytest.fixture
+def local_ray(monkeypatch):
+    """A local Ray cluster started after the test set its GENRM_* variables (workers inherit the driver's
+    environment, as they do when a user exports them before `python -m verl.trainer.main_ppo`)."""
+    import ray
+
+    def start():
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+
+    yield start
+    ray.shutdown()
+
+
+def rollout_batch(run, split: str, n: int, tmp_path):
+    """The batch verl's trainer hands the agent loop: `genrm export verl`'s parquet of the run's problems read by
+    verl's own `RLHFDataset` and collated by its `collate_fn`."""
+    from typer.testing import CliRunner
+    from transformers import AutoTokenizer
     from verl import DataProto
+    from verl.utils.dataset.rl_dataset import RLHFDataset, collate_fn
 
-    prompts = [tokenizer(q, add_special_tokens=False).input_ids for q, _ in items]
-    responses = [tokenizer(s, add_special_tokens=False).input_ids for _, s in items]
-    P, R, pad = max(map(len, prompts)), max(map(len, responses)), tokenizer.pad_token_id
-    p_ids = torch.tensor([[pad] * (P - len(p)) + p for p in prompts])
-    r_ids = torch.tensor([r + [pad] * (R - len(r)) for r in responses])
-    mask = torch.tensor(
-        [[0] * (P - len(p)) + [1] * len(p) + [1] * len(r) + [0] * (R - len(r)) for p, r in zip(prompts, responses)]
-    )
-    return DataProto.from_dict(
-        tensors={
-            "prompts": p_ids,
-            "responses": r_ids,
-            "input_ids": torch.cat([p_ids, r_ids], 1),
-            "attention_mask": mask,
-        },
-        non_tensors={
-            "data_source": np.array(["genrm/last_letter"] * len(items), dtype=object),
-            "reward_model": np.array([{"ground_truth": "unused"} for _ in items], dtype=object),
-            "extra_info": np.array([{question_key: q, "index": i} for i, (q, _) in enumerate(items)], dtype=object),
-        },
-    )
+    from genrm.cli import app
+
+    out = tmp_path / f"{split}.parquet"
+    result = CliRunner().invoke(app, ["export", "verl", str(run.path), str(out), "--split", split])
+    assert result.exit_code == 0, result.output
+    tok = AutoTokenizer.from_pretrained(run.file("models", "generator"))
+    tok.chat_template = CHAT_TEMPLATE
+    config = verl_config([], str(run.file("models", "generator")))
+    dataset = RLHFDataset(data_files=[str(out)], tokenizer=tok, config=config.data)
+    rows = [dataset[i] for i in range(n)]
+    assert all(set(r["reward_model"]) == {"style", "ground_truth"} for r in rows)
+    return DataProto.from_single_dict(collate_fn(rows)), tok
 
 
-@pytest.mark.parametrize("name", ["compute_score_async", "compute_score"])
-def test_verl_reward_loop_with_the_readme_keys(env_verifier, monkeypatch, run_items, name):
+class StubServer:
+    """verl's LLM server client as the single-turn agent loop calls it (`generate` -> `TokenOutput`), answering
+    each prompt with a fixed solution of its question (a candidate the micro run's generator sampled), + EOS."""
+
+    def __init__(self, tokenizer, solutions: dict[str, str]):
+        self.tok, self.solutions = tokenizer, solutions
+
+    async def generate(self, request_id, prompt_ids, sampling_params, **kw):
+        from verl.workers.rollout.replica import TokenOutput
+
+        prompt = self.tok.decode(prompt_ids)
+        (question,) = [q for q in self.solutions if prompt == SOLVE.format(q=q)]
+        ids = self.tok(self.solutions[question], add_special_tokens=False).input_ids
+        return TokenOutput(token_ids=[*ids, self.tok.eos_token_id])
+
+
+def solutions_for(run, split: str, n: int) -> dict[str, str]:
+    """One sampled candidate per problem (the k-th for the k-th problem, so rewards differ)."""
+    from genrm.data.candidates import load_candidates
+
+    problems = run.problems(split)[:n]
+    cands = load_candidates(run.file("candidates", f"{split}.jsonl"), problems)
+    return {p.question: cands[p.id][i % len(cands[p.id])].text for i, p in enumerate(problems)}
+
+
+def sequence_rewards(out) -> list[float]:
+    """verl's token-level `rm_scores` (the reward on each response's last token) summed per sequence."""
+    return out.batch["rm_scores"].sum(-1).tolist()
+
+
+@pytest.mark.verl
+def test_verl_agent_loop_scores_each_trajectory_on_reward_loop_workers(micro_run, monkeypatch, local_ray, tmp_path):
+    """The default trainer's path (`use_v1`): the agent loop runs every trajectory of a batch at once and sends each
+    finished one to a random `RewardLoopWorker` actor (`compute_score.remote`), whose naive manager awaits genrm's
+    async hook. Rewards per trajectory equal p(Yes) by hand for that trajectory's question and decoded response.
+    Fails if: verl's reward worker stops passing `extra_info` (the hook then raises: no question), the response is
+    decoded with its EOS or prompt, trajectories' rewards are mixed up, or the reward ends up elsewhere than
+    `rm_scores` at the response's last token."""
     need("verl", VERL_VERSION)
+    from verl.experimental.agent_loop.agent_loop import AgentLoopWorker
+    from verl.experimental.reward_loop.reward_loop import RewardLoopManager
+
+    run, _ = micro_run
+    monkeypatch.setenv("GENRM_VERIFIER", str(run.path))
+    monkeypatch.setenv("GENRM_METHOD", "genrm")
+    local_ray()
+    n = 6
+    solutions = solutions_for(run, "test", n)
+    batch, tok = rollout_batch(run, "test", n, tmp_path)
+    config = verl_config([*readme_verl_overrides(), "reward.num_workers=2"], str(run.file("models", "generator")))
+    manager = RewardLoopManager(config)  # verl starts its reward-loop actors (they load genrm's hook by path)
+    handles = manager.reward_loop_worker_handles
+    assert handles is not None and len(handles) == 2  # the agent loop scores while it rolls out
+    worker = AgentLoopWorker(config, StubServer(tok, solutions), reward_loop_worker_handles=handles)
+    out = asyncio.run(worker.generate_sequences(batch))
+    questions = [info["question"] for info in batch.non_tensor_batch["extra_info"]]
+    expected = direct_p_yes(run.file("models", "genrm"), [(q, solutions[q]) for q in questions])
+    assert sequence_rewards(out) == pytest.approx(expected, abs=1e-5)
+    assert list(out.non_tensor_batch["genrm_fallback"]) == [0.0] * n
+    assert len(set(np.round(expected, 6))) > 1  # distinct rewards: a mix-up would show
+
+
+@pytest.mark.verl
+def test_verl_hosting_the_verifier_passes_its_router_to_the_hook(micro_run, monkeypatch, local_ray, tmp_path):
+    """verl serves the GenRM model itself (`reward.reward_model.enable=True`) behind its reward router; its
+    `RewardLoopManager` gives every `RewardLoopWorker` the router's address and the naive manager passes it to
+    the hook as `reward_router_address` (GENRM_VERIFIER=router). Here the model server verl would launch with
+    vLLM is tests/openai_server.py (the trained GenRM over Transformers) behind verl's own `NaiveRouter`; the
+    trainer's colocated path scores the rollout batch with `compute_rm_score`. Expected: p(Yes) from the logits
+    within the server's top-20 logprobs. Fails if verl stops passing the address (the hook raises) or passes it
+    in another form than host:port."""
+    need("verl", VERL_VERSION)
+    import verl.experimental.reward_loop.reward_loop as reward_loop
+    from verl.experimental.agent_loop.agent_loop import AgentLoopWorker
+    from verl.experimental.reward_loop.router.naive_router import NaiveRouter
+
+    run, _ = micro_run
+    genrm_dir = run.file("models", "genrm")
+    server, url = spawn_server([str(Path(__file__).parent / "openai_server.py"), str(genrm_dir), "0"])
+    monkeypatch.setenv("GENRM_VERIFIER", "router")
+    monkeypatch.setenv("GENRM_TASK", "last_letter")
+    monkeypatch.setenv("GENRM_METHOD", "genrm")
+    n = 6
+    solutions = solutions_for(run, "test", n)
+    batch, tok = rollout_batch(run, "test", n, tmp_path)
+    hosting = ["reward.reward_model.enable=True", f"reward.reward_model.model_path={genrm_dir}", "reward.num_workers=2"]
+    config = verl_config([*readme_verl_overrides(), *hosting], str(run.file("models", "generator")))
+    try:
+        with serving(NaiveRouter([url]).app, log_level="error") as router_url:
+
+            class HostedModel:  # verl's RewardModelManager, whose vLLM servers sit behind the router above
+                def __init__(self, *a, **kw):
+                    pass
+
+                def get_router_address(self):
+                    return router_url.removeprefix("http://")
+
+                def wake_up(self):
+                    pass
+
+                def sleep(self):
+                    pass
+
+            monkeypatch.setattr(reward_loop, "RewardModelManager", HostedModel)
+            local_ray()
+            manager = reward_loop.RewardLoopManager(config)
+            assert manager.reward_loop_worker_handles is None  # colocated: the trainer scores after the rollout
+            rollout = asyncio.run(AgentLoopWorker(config, StubServer(tok, solutions)).generate_sequences(batch))
+            out = manager.compute_rm_score(rollout)
+        questions = [info["question"] for info in batch.non_tensor_batch["extra_info"]]
+        expected = direct_p_yes_top_k(genrm_dir, [(q, solutions[q]) for q in questions], k=20)
+        assert list(out.non_tensor_batch["genrm_fallback"]) == [0.0] * n
+        assert sequence_rewards(out) == pytest.approx(expected, abs=1e-4)
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+@pytest.mark.verl
+@pytest.mark.parametrize("name", ["compute_score_async", "compute_score"])
+def test_verl_reward_worker_batches_a_rollouts_responses(env_verifier, monkeypatch, tmp_path, name):
+    """A rollout batch as the agent loop returns it (left-padded prompts, right-padded responses) scored by verl's
+    own `RewardLoopWorker` (the colocated path: `compute_score_batch`, every response at once), with the hook
+    sync (a thread pool) or async: the concurrent calls share model calls. Fails if the responses' padding or EOS
+    reach the verifier, or verl stops calling the function once per response."""
+    need("verl", VERL_VERSION)
+    from verl.experimental.agent_loop.agent_loop import AgentLoopWorker
     from verl.experimental.reward_loop.reward_loop import RewardLoopWorker
 
     run = env_verifier
-    items = run_items[:16]
+    n = 6  # the micro run's test problems
     overrides = [o.replace("compute_score_async", name) for o in readme_verl_overrides()]
     config = verl_config(overrides, str(run.file("models", "generator")))
     assert config.reward.custom_reward_function.name == name and config.reward.reward_manager.name == "naive"
+    solutions = solutions_for(run, "test", n)
+    batch, tok = rollout_batch(run, "test", n, tmp_path)
+    rollout = asyncio.run(AgentLoopWorker(config, StubServer(tok, solutions)).generate_sequences(batch))
     worker = RewardLoopWorker(config, None)  # verl's own worker: loads our file, builds the naive manager
-    tokenizer = worker.input_tokenizer
-    data = verl_batch(tokenizer, items)
-    decoded = [
-        tokenizer.decode(tokenizer(s, add_special_tokens=False).input_ids, skip_special_tokens=True) for _, s in items
-    ]
-    reward_model = env_reward_model()
-    expected = [r.score for r in reward_model.score([(q, d) for (q, _), d in zip(items, decoded)])]
-    calls = count_model_calls(monkeypatch, reward_model)
-    out = worker.loop.run_until_complete(worker.compute_score_batch(data))
+    calls = count_model_calls(monkeypatch, env_reward_model())
+    out = worker.loop.run_until_complete(worker.compute_score_batch(rollout))
+    questions = [info["question"] for info in batch.non_tensor_batch["extra_info"]]
+    expected = direct_p_yes(run.file("models", "genrm"), [(q, solutions[q]) for q in questions])
     assert [o["reward_score"] for o in out] == pytest.approx(expected, abs=1e-5)
     assert all(o["reward_extra_info"]["genrm_fallback"] == 0.0 for o in out)
     assert "acc" not in out[0]["reward_extra_info"]  # a dict return: verl logs genrm's own keys
-    assert calls and len(calls) < len(items), f"model calls {calls}: concurrent responses were not batched"
+    assert calls and len(calls) < n, f"model calls {calls}: concurrent responses were not batched"
 
 
+@pytest.mark.verl
 def test_verl_legacy_keys_are_ignored_by_verl_0_9(env_verifier):
     """Why the recipe changed: verl 0.9.1 accepts the old top-level keys and never reads them."""
     need("verl", VERL_VERSION)
@@ -154,43 +301,7 @@ def test_verl_legacy_keys_are_ignored_by_verl_0_9(env_verifier):
     assert config.reward.custom_reward_function.path is None  # main_ppo would use its rule-based score
 
 
-def test_verl_hosting_the_verifier_behind_its_reward_router(micro_run, run_items, monkeypatch):
-    """verl serves the GenRM model itself (vLLM/SGLang) behind its reward router and passes the router's
-    address; genrm's async hook reads p(Yes) through it. Here verl's own router fronts an OpenAI-compatible
-    server (tests/openai_server.py) of the micro run's trained GenRM; the expected scores are its p(Yes) worked
-    out from the logits, within the server's top-20 logprobs."""
-    need("verl", VERL_VERSION)
-    from verl.experimental.reward_loop.router.naive_router import NaiveRouter
-
-    import genrm.integrations.verl as hook
-
-    run, _ = micro_run
-    items = run_items[:6]
-    server = Path(__file__).parent / "openai_server.py"
-    proc, url = spawn_server([str(server), str(run.file("models", "genrm")), "0"])
-    monkeypatch.delenv("GENRM_VERIFIER", raising=False)  # verl hosts the verifier: the router is used
-    monkeypatch.setenv("GENRM_TASK", "last_letter")
-    monkeypatch.setenv("GENRM_METHOD", "genrm")
-    # p(Yes) by hand from the logits, as the server reports it: its top-20 logprobs (0 when " Yes" is not in them)
-    expected = direct_p_yes_top_k(run.file("models", "genrm"), items, k=20)
-
-    async def rewards(address):  # as verl passes it: host:port
-        calls = [
-            hook.compute_score_async("d", s, None, {"question": q}, reward_router_address=address) for q, s in items
-        ]
-        return await asyncio.gather(*calls)
-
-    try:
-        with serving(NaiveRouter([url]).app, log_level="error") as router_url:
-            out = asyncio.run(rewards(router_url.removeprefix("http://")))
-        assert [o["genrm_fallback"] for o in out] == [0.0] * len(items)
-        assert [o["score"] for o in out] == pytest.approx(expected, abs=1e-4)
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        hook._rewards.clear()
-
-
+@pytest.mark.openrlhf
 def test_openrlhf_client_posts_to_genrm_serve_with_a_url_token(micro_run, genrm_reward, run_items):
     """OpenRLHF's own HTTP client sends no headers: the token goes in the URL the docs give."""
     need("openrlhf", OPENRLHF_VERSION)

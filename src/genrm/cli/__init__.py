@@ -15,9 +15,11 @@ from ..core.errors import GenrmError
 from ..core.progress import console
 from ..core.train_config import REPORT_TO_HELP
 from .bench import bench_app
+from .export import export_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Generative verifiers (GenRM) and their baselines.")
 app.add_typer(bench_app, name="bench")
+app.add_typer(export_app, name="export")
 
 
 def version_text() -> str:

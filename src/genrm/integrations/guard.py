@@ -70,7 +70,7 @@ class GuardedScorer:
             raise ValueError(f"timeout_s={self.timeout_s}: give a positive number of seconds")
         if getattr(verifier, "call_timeout", "absent") is None:  # a RemoteRewardModel: stop retrying in time
             verifier.call_timeout = self.timeout_s
-        self.stats = {"calls": 0, "timeouts": 0, "failures": 0, "busy": 0}
+        self.stats = {"calls": 0, "items": 0, "fallbacks": 0, "timeouts": 0, "failures": 0, "busy": 0}
         self._busy: threading.Thread | None = None
         self._lock = threading.Lock()  # the counters, from many threads
         self.batcher = None
@@ -94,9 +94,9 @@ class GuardedScorer:
             pass
         self._loop.call_soon_threadsafe(self._loop.stop)
 
-    def _count(self, key: str) -> None:
+    def _count(self, key: str, n: int = 1) -> None:
         with self._lock:
-            self.stats[key] += 1
+            self.stats[key] += n
 
     def _submit(self, items: Sequence[tuple[str, str]], prompt_format: str) -> concurrent.futures.Future:
         pairs = [self.verifier.solve_prompt(q, prompt_format) for q, _ in items]
@@ -129,6 +129,7 @@ class GuardedScorer:
         if self.batcher is None or not items:
             return await asyncio.to_thread(self.score, items, prompt_format)
         self._count("calls")
+        self._count("items", len(items))
         fut = None
         try:
             fut = self._submit(items, prompt_format)
@@ -144,6 +145,7 @@ class GuardedScorer:
     def score(self, items: Sequence[tuple[str, str]], prompt_format: str = "question") -> list | None:
         if self.batcher is not None and items:
             self._count("calls")
+            self._count("items", len(items))
             fut = None
             try:
                 fut = self._submit(items, prompt_format)
@@ -156,6 +158,7 @@ class GuardedScorer:
                     fut.cancel()
             return self._check(out, len(items))
         self._count("calls")
+        self._count("items", len(items))
         if not items:
             return []
         if self._busy is not None and self._busy.is_alive():
@@ -184,13 +187,24 @@ class GuardedScorer:
         log.debug("%s: %d items scored in %.2f s", self.name, len(items), time.monotonic() - start)
         return self._check(box["out"], len(items))
 
+    def fallback(self, why: str, n: int, counted: bool = True) -> None:
+        """Log at WARNING that `n` item(s) get the fallback, with the running counts (items that got it so far
+        out of all items); `counted=False` for items the hook withheld from `score` (they are added to items)."""
+        if not counted:
+            self._count("items", n)
+        self._warn(why, n)
+
     def _warn(self, why: str, n: int) -> None:
+        self._count("fallbacks", n)
         s = self.stats
         log.warning(
-            "%s reward: %s; %d item(s) get the fallback (calls %d, timeouts %d, failures %d, busy %d)",
+            "%s reward: %s; %d item(s) get the fallback (%d of %d items so far; calls %d, timeouts %d, "
+            "failures %d, busy %d)",
             self.name,
             why,
             n,
+            s["fallbacks"],
+            s["items"],
             s["calls"],
             s["timeouts"],
             s["failures"],

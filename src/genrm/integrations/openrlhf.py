@@ -21,6 +21,11 @@ the deadline (GENRM_REWARD_TIMEOUT, default 300 s) rewards every query GENRM_REW
 `--reward.remote_url http://host:port/get_reward?token=TOKEN` instead: same protocol; OpenRLHF's client
 sends no headers, so the token goes in the URL.)
 
+Loaded by path (as OpenRLHF loads it), the file checks its environment and loads the verifier at once
+(`genrm.integrations.check_environment`): OpenRLHF catches every reward error and logs it at INFO, so a wrong
+GENRM_VERIFIER would otherwise leave every sample without a reward. Fallbacks are logged at WARNING with
+running counts.
+
 This file is imported by path (absolute imports only).
 """
 
@@ -55,10 +60,12 @@ def make_reward_func(
         clean = getattr(verifier, "clean_completion", lambda s: s)
         given = None if prompts is None else list(prompts)
         pairs, fmt = openrlhf_pairs(list(queries), given, prompt_format, clean, lenient=True)
-        for i in (i for i, p in enumerate(pairs) if p is None):  # a query that lost its prompt fails alone
-            guarding.log.warning("openrlhf reward: query %d does not contain its prompt: it gets the fallback", i)
         keep = [p for p in pairs if p is not None]
         results = guard.score(keep, prompt_format=fmt)
+        lost = [i for i, p in enumerate(pairs) if p is None]  # a query that lost its prompt fails alone
+        if lost:
+            why = f"queries {lost} of this call do not contain their prompt (cut from the left as over-long?)"
+            guard.fallback(why, len(lost), counted=False)
         got = iter(results if results is not None else [Result(fallback, [], [])] * len(keep))
         body = openrlhf_response([next(got) if p is not None else Result(fallback, [], []) for p in pairs], reward)
         return {
@@ -80,3 +87,9 @@ def _env_reward_func():
     from genrm.integrations import env_prompt_format, env_reward_mode, env_reward_model
 
     return make_reward_func(env_reward_model(), env_prompt_format(), reward=env_reward_mode())
+
+
+if __name__ != "genrm.integrations.openrlhf":  # loaded by path, as OpenRLHF does: check the setup now
+    from genrm.integrations import check_environment
+
+    check_environment("OpenRLHF")

@@ -19,7 +19,7 @@ a GPU with `genrm serve` and give its URL.
 
 The verifier: GENRM_VERIFIER (a run folder, a trained verifier folder, or the URL of `genrm serve`), or, when
 verl itself hosts the verifier (`reward.reward_model.enable=True` with `reward.reward_model.model_path` a
-GenRM model, served by vLLM/SGLang behind verl's reward router) and GENRM_VERIFIER is unset or `router`,
+GenRM model, served by vLLM/SGLang behind verl's reward router) and GENRM_VERIFIER=router,
 the router's OpenAI-compatible endpoint (`reward_router_address`, passed by verl), read with genrm's HTTP
 engine as GENRM_METHOD (default genrm) in GENRM_TASK's prompt format (default gsm8k).
 
@@ -29,6 +29,13 @@ used (a verifier needs no reference answer). Each call returns a dict, which ver
 and the judge `genrm_vote_min` / `genrm_vote_max` (the spread of the K votes: how sure the verifier is).
 A call that fails or runs past GENRM_REWARD_TIMEOUT (default 300 s) gets GENRM_REWARD_FALLBACK (default 0.0)
 and a warning; a missing question is a setup error and is raised.
+
+Rows: verl's reward managers read `reward_model["ground_truth"]` of every row (a KeyError without it, before
+genrm is called); genrm ignores its value. `genrm export verl` writes a run's problems as verl parquet with
+every field verl reads (`data_source`, `prompt`, `reward_model.ground_truth`, `extra_info.question`).
+
+Loaded by path (as verl loads it), the file checks its environment and loads the verifier at once
+(`genrm.integrations.check_environment`): a wrong GENRM_VERIFIER stops verl's reward workers at start-up.
 
 This file is imported by path (absolute imports only).
 """
@@ -134,12 +141,13 @@ def _env_reward(router: str | None = None) -> VerlReward:
     the verifier)."""
     from genrm.integrations import env_prompt_format, env_reward_mode, env_reward_model
 
-    source = os.environ.get("GENRM_VERIFIER", "")
-    use_router = source in ("", "router")
+    source = os.environ.get("GENRM_VERIFIER", "").strip()
+    use_router = source == "router"
     if use_router and not router:
         raise GenrmError(
-            "no verifier given: set GENRM_VERIFIER to a run folder, a trained verifier folder or the URL of "
-            "`genrm serve`, or let verl host the GenRM model (reward.reward_model.enable=True) and leave it unset"
+            "GENRM_VERIFIER=router but verl passed no reward router address: enable verl's reward model "
+            "(reward.reward_model.enable=True, reward.reward_model.model_path=<a GenRM model>) or set "
+            "GENRM_VERIFIER to a run folder, a trained verifier folder or the URL of `genrm serve`"
         )
     key = f"router:{router}" if use_router else "env"
     with _rewards_lock:
@@ -185,3 +193,39 @@ def compute_score_batch(data_sources, solution_strs, ground_truths, extra_infos,
     return _env_reward(kw.get("reward_router_address")).compute_score_batch(
         data_sources, solution_strs, ground_truths, extra_infos
     )
+
+
+def verl_rows(problems: Sequence[Any], task: Any, split: str, prompt: str = "task") -> list[dict]:
+    """verl dataset rows for genrm problems: every field verl's `RLHFDataset` and reward managers read.
+    `prompt`: "task" (the task's solve prompt, as genrm's generator is prompted) or "question" (the bare
+    question, for a chat policy with its own instructions); either way one user message, which verl renders
+    with the policy's chat template. `reward_model.ground_truth` is the reference answer (verl's managers read
+    the key; genrm ignores it), `extra_info.question` what the hook gives the verifier."""
+    if prompt not in ("task", "question"):
+        raise GenrmError(f"prompt {prompt!r}: use task (the task's solve prompt) or question (the bare question)")
+    name = getattr(task, "name", type(task).__name__)
+    return [
+        {
+            "data_source": f"genrm/{name}",
+            "prompt": [{"role": "user", "content": task.prompt(p) if prompt == "task" else p.question}],
+            "ability": name,
+            "reward_model": {"style": "model", "ground_truth": p.answer},
+            "extra_info": {"split": split, "index": i, "id": p.id, "question": p.question},
+        }
+        for i, p in enumerate(problems)
+    ]
+
+
+def write_verl_parquet(rows: list[dict], path: str | os.PathLike) -> int:
+    """Write `verl_rows` as the parquet file verl's `data.train_files` / `data.val_files` read."""
+    from datasets import Dataset
+
+    if not rows:
+        raise GenrmError(f"no problems to write to {path}: the split is empty")
+    return Dataset.from_list(rows).to_parquet(str(path)) and len(rows)
+
+
+if __name__ != "genrm.integrations.verl":  # loaded by path, as verl does: check the setup now
+    from genrm.integrations import check_environment
+
+    check_environment("verl", router_allowed=True)
