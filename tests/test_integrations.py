@@ -278,3 +278,32 @@ def test_grpo_trainer_awaits_the_async_reward_and_logs_cot_votes(micro_run, tmp_
     # the reward is the mean of the logged votes (to their printed precision)
     for v, r in zip(votes, trainer._logs["rewards"]["genrm_cot"]):
         assert r == pytest.approx(sum(map(float, v.split())) / k, abs=0.01)
+
+
+def test_export_verl_writes_the_fields_verl_reads(micro_run, tmp_path):
+    """`genrm export verl`: one row per problem with what verl's RLHFDataset and reward managers read
+    (`data_source`, `prompt` messages, `reward_model.ground_truth`) and the question the hook needs; read back
+    with pandas, as verl's dataset loader reads parquet. (The verl tests read it with verl's own RLHFDataset.)"""
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from genrm.cli import app
+
+    run, _ = micro_run
+    problems = run.problems("test")
+    out = tmp_path / "test.parquet"
+    result = CliRunner().invoke(app, ["export", "verl", str(run.path), str(out), "--split", "test"])
+    assert result.exit_code == 0, result.output
+    rows = pd.read_parquet(out).to_dict("records")
+    assert len(rows) == len(problems)
+    first, p = rows[0], problems[0]
+    assert first["data_source"] == "genrm/last_letter"
+    assert list(first["prompt"]) == [{"role": "user", "content": f"Q: last letters of {p.question}\nA:"}]
+    assert first["reward_model"] == {"style": "model", "ground_truth": p.answer}
+    assert first["extra_info"] == {"split": "test", "index": 0, "id": p.id, "question": p.question}
+    bare = CliRunner().invoke(
+        app, ["export", "verl", str(run.path), str(out), "--split", "test", "--prompt", "question"]
+    )
+    assert bare.exit_code == 0 and list(pd.read_parquet(out)["prompt"][0])[0]["content"] == p.question
+    bad = CliRunner().invoke(app, ["export", "verl", str(run.path), str(out), "--prompt", "chat"])
+    assert isinstance(bad.exception, GenrmError) and "prompt 'chat': use task" in str(bad.exception)

@@ -119,8 +119,8 @@ def local_ray(monkeypatch):
 def rollout_batch(run, split: str, n: int, tmp_path):
     """The batch verl's trainer hands the agent loop: `genrm export verl`'s parquet of the run's problems read by
     verl's own `RLHFDataset` and collated by its `collate_fn`."""
-    from typer.testing import CliRunner
     from transformers import AutoTokenizer
+    from typer.testing import CliRunner
     from verl import DataProto
     from verl.utils.dataset.rl_dataset import RLHFDataset, collate_fn
 
@@ -301,65 +301,116 @@ def test_verl_legacy_keys_are_ignored_by_verl_0_9(env_verifier):
     assert config.reward.custom_reward_function.path is None  # main_ppo would use its rule-based score
 
 
+class StubEngine:
+    """OpenRLHF's vLLM rollout actor as `SingleTurnAgentExecutor.execute` calls it (`generate` -> an object with
+    `outputs[0].token_ids`, `finish_reason`, `logprobs`): answers each prompt with a fixed solution + EOS."""
+
+    def __init__(self, tokenizer, solutions: dict[str, str]):
+        self.tok, self.solutions = tokenizer, solutions
+
+    async def generate(self, prompt_token_ids, sampling_params, multi_modal_data=None):
+        from types import SimpleNamespace
+
+        prompt = self.tok.decode(prompt_token_ids)
+        (question,) = [q for q in self.solutions if prompt == SOLVE.format(q=q)]
+        ids = [*self.tok(self.solutions[question], add_special_tokens=False).input_ids, self.tok.eos_token_id]
+        return SimpleNamespace(outputs=[SimpleNamespace(token_ids=ids, finish_reason="stop", logprobs=None)])
+
+
+def openrlhf_experience_builder():
+    """`SamplesGenerator._process_response_into_experience` from OpenRLHF's released source: its module imports
+    vLLM at the top (not installed on CPU), so the function is cut out by AST and run with the names it uses."""
+    import ast
+    import inspect
+
+    import openrlhf.trainer.ppo_utils as ppo_utils
+    from openrlhf.trainer.ppo_utils.experience import Experience
+
+    path = Path(inspect.getfile(ppo_utils)).parent / "samples_generator.py"
+    tree = ast.parse(path.read_text())
+    (cls,) = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "SamplesGenerator"]
+    (fn,) = [n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "_process_response_into_experience"]
+    scope = {"torch": torch, "Experience": Experience}
+    exec(compile(ast.Module(body=[fn], type_ignores=[]), str(path), "exec"), scope)
+    return lambda response: scope["_process_response_into_experience"](None, response, max_len=2048)
+
+
+def openrlhf_rollouts(executor, run, solutions):
+    """Every question's rollout at once, as OpenRLHF's `generate_responses` gathers `execute` calls."""
+    from types import SimpleNamespace
+
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(run.file("models", "generator"))
+    params = SimpleNamespace(max_tokens=64, logprobs=None)
+    engine = StubEngine(tok, solutions)
+
+    async def all_at_once():
+        calls = [executor.execute(SOLVE.format(q=q), "label", params, 256, tok, engine) for q in solutions]
+        return await asyncio.gather(*calls)
+
+    return asyncio.run(all_at_once())
+
+
 @pytest.mark.openrlhf
-def test_openrlhf_client_posts_to_genrm_serve_with_a_url_token(micro_run, genrm_reward, run_items):
-    """OpenRLHF's own HTTP client sends no headers: the token goes in the URL the docs give."""
-    need("openrlhf", OPENRLHF_VERSION)
-    from openrlhf.utils.agent import SingleTurnAgentExecutor
-
-    run, _ = micro_run
-    items = run_items[:6]
-    args = ["-m", "genrm", "serve", str(run.path), "--method", "genrm", "--port", "0", "--api-key", "s3cret"]
-    proc, url = spawn_server(args, ready="/health")
-    try:
-        prompts = [run.task.prompt_template.format(question=q) for q, _ in items]
-        queries = [p + s for p, (_, s) in zip(prompts, items)]
-        expected = [r.score for r in genrm_reward.score(items)]
-        client = SingleTurnAgentExecutor(f"{url}/get_reward?token=s3cret")
-
-        async def one_per_call():  # as the rollout does: one query per request, all at once
-            return await asyncio.gather(
-                *[client._fetch_rewards_via_http([q], [p], [None]) for q, p in zip(queries, prompts)]
-            )
-
-        got = asyncio.run(one_per_call())
-        assert [g[0]["rewards"][0] for g in got] == pytest.approx(expected, abs=1e-5)
-        assert [g[0]["scores"][0] for g in got] == pytest.approx(expected, abs=1e-5)
-        with pytest.raises(RuntimeError, match="Request error for 5 times"):  # a wrong token: OpenRLHF gives up
-            asyncio.run(
-                SingleTurnAgentExecutor(f"{url}/get_reward?token=wrong")._fetch_rewards_via_http(
-                    queries[:1], prompts[:1], [None]
-                )
-            )
-    finally:
-        proc.terminate()
-        proc.wait(10)
-
-
-def test_openrlhf_loads_the_py_hook_and_calls_it_in_parallel(env_verifier, monkeypatch, genrm_reward, run_items):
+def test_openrlhf_rollout_loads_the_hook_and_rewards_each_experience(micro_run, monkeypatch):
+    """OpenRLHF's rollout (`--reward.remote_url reward_func.py`): `SingleTurnAgentExecutor` loads the hook by path
+    (genrm checks its setup then), `execute()` generates with the engine, decodes prompt + response with special
+    tokens and calls `reward_func` from a thread, one query per call; `_process_response_into_experience` turns
+    the output into the `Experience` whose `rewards` the trainer uses. Expected: p(Yes) by hand. Fails if the
+    EOS that `execute()` decodes into the query reaches the verifier (planted: the hook without
+    `clean_completion`), if concurrent rollouts stop sharing model calls, or if OpenRLHF moves the reward out of
+    the output's `reward`."""
     need("openrlhf", OPENRLHF_VERSION)
     from openrlhf.utils.agent import SingleTurnAgentExecutor
 
     import genrm.integrations.openrlhf as hook
+    from genrm.core.errors import GenrmError
 
-    run = env_verifier
-    items = run_items[:16]
+    run, _ = micro_run
+    monkeypatch.delenv("GENRM_VERIFIER", raising=False)
+    with pytest.raises(GenrmError, match="GENRM_VERIFIER is not set"):  # at start-up, not a missing reward later
+        SingleTurnAgentExecutor(hook.__file__)
+    monkeypatch.setenv("GENRM_VERIFIER", str(run.path))
+    monkeypatch.setenv("GENRM_METHOD", "genrm")
+    env_reward_model.cache_clear()
     hook._env_reward_func.cache_clear()
-    executor = SingleTurnAgentExecutor(hook.__file__)  # OpenRLHF imports `reward_func` from the file itself
-    prompts = [run.task.prompt_template.format(question=q) for q, _ in items]
-    queries = [p + s for p, (_, s) in zip(prompts, items)]
-    expected = [r.score for r in genrm_reward.score(items)]
-    calls = count_model_calls(monkeypatch, env_reward_model())
+    try:
+        executor = SingleTurnAgentExecutor(hook.__file__)  # OpenRLHF imports `reward_func` from the file itself
+        calls = count_model_calls(monkeypatch, env_reward_model())
+        solutions = solutions_for(run, "test", 6)
+        outputs = openrlhf_rollouts(executor, run, solutions)
+        to_experience = openrlhf_experience_builder()
+        rewards = [float(to_experience(o).rewards.flatten()[0]) for o in outputs]
+        expected = direct_p_yes(run.file("models", "genrm"), list(solutions.items()))
+        assert rewards == pytest.approx(expected, abs=1e-5)
+        assert calls and len(calls) < len(solutions), f"model calls {calls}: the threads' calls were not batched"
+    finally:
+        hook._env_reward_func.cache_clear()
+        env_reward_model.cache_clear()
 
-    async def rollouts():  # OpenRLHF: one query per reward_func call, each in its own thread
-        return await asyncio.gather(
-            *[executor._fetch_rewards_via_func([q], [p], [None]) for q, p in zip(queries, prompts)]
-        )
 
-    got = asyncio.run(rollouts())
-    assert [float(g[0]["rewards"][0]) for g in got] == pytest.approx(expected, abs=1e-5)
-    assert calls and len(calls) < len(items), f"model calls {calls}: the threads' calls were not batched"
-    # a prompt OpenRLHF truncated from the left: that query gets the fallback, the others their score
-    out = executor.reward_func([queries[0], queries[1][5:]], [prompts[0], prompts[1]], [None, None])
-    assert float(out["rewards"][0]) == pytest.approx(expected[0], abs=1e-5) and float(out["rewards"][1]) == 0.0
-    hook._env_reward_func.cache_clear()
+@pytest.mark.openrlhf
+def test_openrlhf_rollout_posts_to_genrm_serve_with_a_url_token(micro_run):
+    """`--reward.remote_url http://host:port/get_reward?token=...`: OpenRLHF's own HTTP client (no headers, so the
+    token goes in the URL the docs give), through `execute()`. A wrong token: OpenRLHF retries, then catches the
+    error and logs it at INFO, leaving the sample without a reward (`reward` None) -- why `genrm serve` logs
+    every 401 at WARNING. Fails if OpenRLHF's request body or response reading changes."""
+    need("openrlhf", OPENRLHF_VERSION)
+    from openrlhf.utils.agent import SingleTurnAgentExecutor
+
+    run, _ = micro_run
+    args = ["-m", "genrm", "serve", str(run.path), "--method", "genrm", "--port", "0", "--api-key", "s3cret"]
+    proc, url = spawn_server(args, ready="/health")
+    try:
+        solutions = solutions_for(run, "test", 6)
+        outputs = openrlhf_rollouts(SingleTurnAgentExecutor(f"{url}/get_reward?token=s3cret"), run, solutions)
+        expected = direct_p_yes(run.file("models", "genrm"), list(solutions.items()))
+        to_experience = openrlhf_experience_builder()
+        assert [float(to_experience(o).rewards.flatten()[0]) for o in outputs] == pytest.approx(expected, abs=1e-4)
+        one = dict([next(iter(solutions.items()))])
+        (wrong,) = openrlhf_rollouts(SingleTurnAgentExecutor(f"{url}/get_reward?token=wrong"), run, one)
+        assert wrong["reward"] is None and to_experience(wrong).rewards is None
+    finally:
+        proc.terminate()
+        proc.wait(10)

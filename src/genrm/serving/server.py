@@ -21,6 +21,7 @@ stays bounded under overload; 503 means the server is shutting down or its worke
 
 import ipaddress
 import json
+import logging
 import secrets
 import socket
 from contextlib import asynccontextmanager
@@ -65,6 +66,7 @@ def create_app(reward_model, limits: ServeLimits | None = None, api_key: str | N
     )
 
     bearer = HTTPBearer(auto_error=False)
+    refused = [0]  # requests refused for their token (OpenRLHF's client logs its failures at INFO only)
 
     def authorize(
         cred: HTTPAuthorizationCredentials | None = Depends(bearer),
@@ -76,6 +78,12 @@ def create_app(reward_model, limits: ServeLimits | None = None, api_key: str | N
             return
         sent = cred.credentials if cred is not None else token
         if sent is None or not secrets.compare_digest(sent.encode(), api_key.encode()):
+            refused[0] += 1
+            logging.getLogger("genrm.serving").warning(
+                "refused a request with a %s API token (%d so far): its client gets no score",
+                "missing" if sent is None else "wrong",
+                refused[0],
+            )
             raise HTTPException(
                 401,
                 "missing or wrong API token: send the header 'Authorization: Bearer <token>' (or, from a client "
