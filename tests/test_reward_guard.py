@@ -72,7 +72,7 @@ def test_guard_returns_at_the_deadline_and_does_not_queue_behind_a_stuck_call():
     assert returns(guard.score, ITEMS) is None  # the verifier never answers: the deadline ends the call
     assert returns(guard.score, ITEMS) is None  # the first call still runs: fallback at once, no second call
     assert stuck.calls == 1
-    assert guard.stats == {"calls": 2, "timeouts": 1, "failures": 0, "busy": 1}
+    assert guard.stats == {"calls": 2, "items": 4, "fallbacks": 4, "timeouts": 1, "failures": 0, "busy": 1}
     stuck.release.set()
     assert stuck.finished.wait(60)
     assert guard.score(ITEMS) == [(0.5, [], []), (0.5, [], [])]  # the stuck call ended: the verifier is used again
