@@ -9,8 +9,10 @@ silently trains on its built-in rule-based score):
         reward.custom_reward_function.path=$(python -c "import genrm.integrations.verl as m; print(m.__file__)") \\
         reward.custom_reward_function.name=compute_score_async reward.reward_manager.name=naive
 
-The naive reward manager calls the function once per response, every response of a batch at once: as
-coroutines on its event loop when the function is async (`compute_score_async`), else from a thread pool
+The naive reward manager calls the function once per response: in verl's default trainer (the agent loop) as
+each trajectory finishes, on a random reward-loop worker; when verl hosts the reward model on the rollout GPUs
+(`compute_rm_score`), for every response of a worker's chunk at once. The calls run as coroutines on the
+worker's event loop when the function is async (`compute_score_async`), else from a thread pool
 (`compute_score`). Either way an in-process verifier batches the concurrent calls into shared model calls
 (`genrm.integrations.guard`: the server's dynamic batcher), and a verifier behind `genrm serve`
 (GENRM_VERIFIER=http://host:port) batches on the server. Each reward-loop worker (`reward.num_workers`,
@@ -222,7 +224,8 @@ def write_verl_parquet(rows: list[dict], path: str | os.PathLike) -> int:
 
     if not rows:
         raise GenrmError(f"no problems to write to {path}: the split is empty")
-    return Dataset.from_list(rows).to_parquet(str(path)) and len(rows)
+    Dataset.from_list(rows).to_parquet(str(path))
+    return len(rows)
 
 
 if __name__ != "genrm.integrations.verl":  # loaded by path, as verl does: check the setup now
