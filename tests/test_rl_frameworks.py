@@ -107,13 +107,17 @@ def verl_config(overrides: list[str], model_dir: str):
 def local_ray(monkeypatch):
     """A local Ray cluster started after the test set its GENRM_* variables (workers inherit the driver's
     environment, as they do when a user exports them before `python -m verl.trainer.main_ppo`)."""
-    import ray
+    started = []
 
     def start():
+        import ray
+
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        started.append(ray)
 
     yield start
-    ray.shutdown()
+    for ray in started:
+        ray.shutdown()
 
 
 def rollout_batch(run, split: str, n: int, tmp_path):
