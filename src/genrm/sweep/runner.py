@@ -203,7 +203,9 @@ def _run_ray(folders: list[Path], split: str, address: str) -> None:
     try:
         import ray
     except ImportError:
-        raise GenrmError("--ray needs Ray: pip install -e '.[ray]' (ray>=2.41; or run the points locally with --jobs N)") from None
+        raise GenrmError(
+            "--ray needs Ray: pip install -e '.[ray]' (ray>=2.41; or run the points locally with --jobs N)"
+        ) from None
     started = not ray.is_initialized()
     if started:
         ray.init(
