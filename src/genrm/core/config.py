@@ -230,13 +230,15 @@ class RunConfig:
     def method_list(self) -> list[str]:
         return [m.strip() for m in self.methods.split(",") if m.strip()]
 
-    def train_config(self, prefix: str, kind: str = "", rows: int = 0) -> TrainConfig:
+    def train_config(self, prefix: str, kind: str = "", rows: int = 0, world: int = 1) -> TrainConfig:
         """The generator's (`prefix="gen"`) or a verifier's (`prefix="ver"`, its `kind` and number of training
-        `rows`: with `ver_epochs` the steps follow from them) optimisation settings."""
+        `rows`: with `ver_epochs` the steps follow from them and from the `world` of processes training together,
+        each taking `ver_batch_size` rows per accumulation step) optimisation settings."""
         verifier = prefix == "ver"
         steps, lr = getattr(self, f"{prefix}_steps"), getattr(self, f"{prefix}_lr")
         if verifier and self.ver_epochs and rows:
-            steps = max(1, math.ceil(self.ver_epochs * rows / (self.ver_batch_size * self.ver_grad_accum)))
+            per_step = self.ver_batch_size * self.ver_grad_accum * world
+            steps = max(1, math.ceil(self.ver_epochs * rows / per_step))
         if verifier and kind in ("orm", "dpo"):
             lr = getattr(self, f"{kind}_lr") or lr
         return TrainConfig(

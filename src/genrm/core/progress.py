@@ -1,4 +1,5 @@
-"""Rich progress bars for every long stage (quiet when GENRM_QUIET=1, e.g. in tests)."""
+"""Rich progress bars for every long stage (quiet when GENRM_QUIET=1, e.g. in tests, and in every process of a
+launcher but the main one: `accelerate launch` with 8 processes draws one bar, not 8)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from contextlib import contextmanager
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-console = Console(stderr=True)
+_OTHER_RANK = os.environ.get("RANK", "0") not in ("", "0")  # set by the launchers before Python starts
+console = Console(stderr=True, quiet=_OTHER_RANK)
 
 
 class _Quiet:
@@ -28,7 +30,7 @@ def progress_bar(description: str | None, total: int | None):
 
     With no description (an inner loop of a stage that has its own bar) nothing is shown.
     """
-    if description is None or os.environ.get("GENRM_QUIET") == "1":
+    if description is None or os.environ.get("GENRM_QUIET") == "1" or _OTHER_RANK:
         yield _Quiet(), 0
         return
     with Progress(

@@ -27,11 +27,13 @@ from transformers.utils import logging as hf_logging
 from ..core.batching import pad
 from ..core.config import RUNTIME_FIELDS
 from ..core.device import bf16_available
+from ..core.distributed import barrier, broadcast, is_main, world_size
 from ..core.errors import GenrmError
 from ..core.io import replace_dir, write_json
 from ..core.progress import console, progress_bar
-from ..core.train_config import TrainConfig, trackers
+from ..core.train_config import TrainConfig
 from .model import LORA_BASE, quiet_hf_progress
+from .trackers import _TrackerParams, check_trackers, tracker_dir
 
 
 def add_lora(model, cfg: TrainConfig, task_type: str):
@@ -52,18 +54,6 @@ def add_lora(model, cfg: TrainConfig, task_type: str):
     model = get_peft_model(model, lora)
     model.genrm_source = source
     return model
-
-
-class _SaveByTime(TrainerCallback):
-    """Ask the Trainer for a checkpoint every `minutes` of training (the step interval is `save_steps`)."""
-
-    def __init__(self, minutes: float):
-        self.every, self.last = minutes * 60, time.time()
-
-    def on_step_end(self, args, state, control, **kw):
-        if self.every and time.time() - self.last >= self.every:
-            control.should_save = True
-            self.last = time.time()
 
 
 class _EpochSeeded(torch.utils.data.Sampler):
@@ -99,24 +89,31 @@ def _seed_length_grouping(trainer, seed: int) -> None:
     trainer._get_train_sampler = seeded
 
 
-def _checkpoint_dir(out_dir: Path, data, cfg: TrainConfig, what: str) -> tuple[Path, str | None]:
-    """The Trainer's checkpoint folder for this training, and the checkpoint to resume from (None: start).
-
-    Checkpoints are kept only for the same settings and data (a fingerprint file beside them); others are
-    deleted, so a changed config never resumes someone else's optimiser state."""
-    ckpt = out_dir.with_name(out_dir.name + ".checkpoints")
+def _fingerprint(data, cfg: TrainConfig, what: str) -> str:
+    """What a checkpoint may be resumed by: the same settings and data."""
     runtime = (*RUNTIME_FIELDS, "max_seconds")  # a time cap changes where training stops, not what it resumes
     keys = {k: v for k, v in asdict(cfg).items() if k not in runtime}
-    h = hashlib.sha1(json.dumps([what, keys, len(data)], sort_keys=True).encode())
+    h = hashlib.sha1(json.dumps([what, keys, len(data), world_size()], sort_keys=True).encode())
     for i in range(0, len(data), max(1, len(data) // 64)):  # a sample of the rows is enough to tell data apart
         row = data[i]
         h.update(str(row.get("input_ids", row)).encode())
-    fingerprint = h.hexdigest()
+    return h.hexdigest()
+
+
+def _checkpoint_dir(out_dir: Path, fingerprint: str) -> tuple[Path, str | None]:
+    """The Trainer's checkpoint folder for this training, and the checkpoint to resume from (None: start).
+
+    Checkpoints are kept only for the same settings, data and number of processes (a fingerprint file beside
+    them); others are deleted, so a changed config never resumes someone else's optimiser state. Only the main
+    process deletes and writes; every process then reads the same folder."""
+    ckpt = out_dir.with_name(out_dir.name + ".checkpoints")
     mark = ckpt / "fingerprint"
-    if ckpt.exists() and (not mark.exists() or mark.read_text() != fingerprint):
-        shutil.rmtree(ckpt)
-    ckpt.mkdir(parents=True, exist_ok=True)
-    mark.write_text(fingerprint)
+    if is_main():
+        if ckpt.exists() and (not mark.exists() or mark.read_text() != fingerprint):
+            shutil.rmtree(ckpt)
+        ckpt.mkdir(parents=True, exist_ok=True)
+        mark.write_text(fingerprint)
+    barrier()
     done = sorted(
         (p for p in ckpt.glob("checkpoint-*") if (p / "trainer_state.json").exists()),
         key=lambda p: int(p.name.split("-")[-1]),
@@ -125,76 +122,30 @@ def _checkpoint_dir(out_dir: Path, data, cfg: TrainConfig, what: str) -> tuple[P
 
 
 class _Monitor(TrainerCallback):
-    """Rich progress with the loss, and the wall-clock cap."""
+    """Rich progress with the loss, the wall-clock cap (`max_seconds`) and checkpoints every
+    `checkpoint_minutes`. Both time decisions are taken on the main process and broadcast, so every process
+    stops or saves at the same step (each deciding on its own clock would desynchronise their collectives)."""
 
     def __init__(self, cfg: TrainConfig, bar, tid):
         self.cfg, self.bar, self.tid = cfg, bar, tid
-        self.start = time.time()
+        self.start = self.saved = time.time()
+        self.save_every = cfg.checkpoint_minutes * 60
 
     def on_step_end(self, args, state, control, **kw):
         self.bar.update(self.tid, completed=state.global_step)
-        if self.cfg.max_seconds and time.time() - self.start > self.cfg.max_seconds:
+        now = time.time()
+        save = bool(self.save_every) and now - self.saved >= self.save_every
+        stop = bool(self.cfg.max_seconds) and now - self.start > self.cfg.max_seconds
+        save, stop = broadcast((save, stop))
+        if save:
+            control.should_save = True
+            self.saved = now
+        if stop:
             control.should_training_stop = True
 
     def on_log(self, args, state, control, logs=None, **kw):
         if logs and "loss" in logs:
             self.bar.update(self.tid, info=f"loss {logs['loss']:.4f}")
-
-
-def check_trackers(report_to: str) -> list[str]:
-    """The trackers of `report_to`, each importable (else an error with the package to install)."""
-    from transformers.integrations import is_mlflow_available, is_tensorboard_available, is_wandb_available
-
-    names = trackers(report_to)
-    available = {"tensorboard": is_tensorboard_available, "wandb": is_wandb_available, "mlflow": is_mlflow_available}
-    missing = [t for t in names if not available[t]()]
-    if missing:
-        raise GenrmError(
-            f"--report-to {report_to}: {', '.join(missing)} is not installed; `pip install "
-            f"{' '.join(missing)}` or drop it from --report-to"
-        )
-    return names
-
-
-def tracker_dir(out_dir: Path) -> Path:
-    """Where TensorBoard's event files of the training that writes `out_dir` go (kept after training)."""
-    return out_dir.with_name(out_dir.name + ".logs")
-
-
-class _TrackerParams(TrainerCallback):
-    """The run's own settings as the tracker's run parameters (the Trainer logs only its TrainingArguments), and
-    one tracker run per training: a pipeline trains several verifiers in one process."""
-
-    def __init__(self, handler, params: dict):
-        self.handler, self.params = handler, params
-
-    def _callbacks(self, name: str):
-        return [c for c in self.handler.callbacks if type(c).__name__ == name]
-
-    def on_train_begin(self, args, state, control, **kw):
-        if not state.is_world_process_zero:
-            return
-        flat = {
-            f"genrm/{k}": v if isinstance(v, (int, float, str, bool)) else json.dumps(v) for k, v in self.params.items()
-        }
-        for cb in self._callbacks("TensorBoardCallback"):
-            if cb.tb_writer is not None:
-                table = "\n".join(f"| {k} | {v} |" for k, v in flat.items())
-                cb.tb_writer.add_text("genrm/config", "| setting | value |\n|---|---|\n" + table)
-        for cb in self._callbacks("MLflowCallback"):
-            if cb._ml_flow.active_run() is not None:
-                items = list(flat.items())
-                for i in range(0, len(items), 100):  # MLflow takes at most 100 parameters per call
-                    cb._ml_flow.log_params(dict(items[i : i + 100]))
-        for cb in self._callbacks("WandbCallback"):
-            if cb._wandb is not None and cb._wandb.run is not None:
-                cb._wandb.config.update({"genrm": self.params}, allow_val_change=True)
-
-    def on_train_end(self, args, state, control, **kw):
-        for cb in self._callbacks("WandbCallback"):
-            if state.is_world_process_zero and cb._wandb is not None and cb._wandb.run is not None:
-                cb._wandb.finish()  # the next verifier trained in this process gets a run of its own
-                cb._initialized = False
 
 
 def _pad_collate(pad_id: int, label_pad: int | None):
@@ -269,7 +220,8 @@ def _run(
     )
     if packed or not own_rows:  # rows of one length, or a trainer with its own collation
         grouping = {}
-    ckpt, resume = _checkpoint_dir(out_dir, data, cfg, what)
+    fingerprint = _fingerprint(data, cfg, what)
+    ckpt = out_dir.with_name(out_dir.name + ".checkpoints")
     saving = cfg.checkpoint_steps > 0 or cfg.checkpoint_minutes > 0
     args = args_class(
         output_dir=str(ckpt),
@@ -285,7 +237,7 @@ def _run(
         use_cpu=not cuda,
         logging_steps=max(1, min(50, cfg.max_steps // 20)),
         save_strategy="steps" if saving else "no",
-        save_steps=cfg.checkpoint_steps or cfg.max_steps,  # by time: _SaveByTime asks in between
+        save_steps=cfg.checkpoint_steps or cfg.max_steps,  # by time: _Monitor asks in between
         save_total_limit=1,
         report_to=report_to,
         run_name=str(out_dir),  # the tracker's name of this training: the folder it writes
@@ -293,8 +245,12 @@ def _run(
         **grouping,
         dataloader_num_workers=0,
         seed=cfg.seed,
+        # the Trainer counts the tokens it trains on (gathered over the processes) where it can find them
+        include_num_input_tokens_seen="non_padding" if own_rows else "no",
         **(extra_args or {}),
     )
+    world = args.world_size  # sets up the processes' group (gloo on CPU, NCCL on GPUs) under a launcher
+    ckpt, resume = _checkpoint_dir(out_dir, fingerprint)
     start = time.time()
     with progress_bar(f"training {what}", cfg.max_steps) as (bar, tid):
         monitor = _Monitor(cfg, bar, tid)
@@ -308,7 +264,7 @@ def _run(
             model=model,
             args=args,
             train_dataset=data,
-            callbacks=[monitor, *([_SaveByTime(cfg.checkpoint_minutes)] if cfg.checkpoint_minutes else []), *callbacks],
+            callbacks=[monitor, *callbacks],
             **(trainer_kwargs or {}),
         )
         trainer.remove_callback(PrinterCallback)  # our progress bar shows the loss
@@ -328,26 +284,33 @@ def _run(
     steps = trainer.state.global_step
     sample = [data[i] for i in range(min(len(data), 2000))]
     per_row = row_tokens or (lambda r: len(r["input_ids"]))
-    tokens = sum(per_row(r) for r in sample) * steps * cfg.batch_size * cfg.grad_accum / len(sample)
+    rows_per_step = cfg.batch_size * cfg.grad_accum * world  # every process takes its own batch
+    counted = trainer.state.num_input_tokens_seen  # by the Trainer: all processes, across resumes
+    tokens = counted or sum(per_row(r) for r in sample) * steps * rows_per_step / len(sample)
+    if counted:  # measured: the tokens trained on over the tokens of the rows
+        epochs = counted / sum(len(r["input_ids"]) for r in data)
+    else:
+        epochs = steps * rows_per_step / len(data)
     model.eval()
-    # the model folder is written whole, then renamed into place: a kill leaves the old folder or the new one
+    # the model folder is written whole, then renamed into place: a kill leaves the old folder or the new one.
+    # Every process takes part in saving (FSDP and DeepSpeed gather their shards), only the main one writes
     tmp = out_dir.with_name(out_dir.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    with quiet_hf_progress():
-        trainer.save_model(str(tmp))  # gathers FSDP / DeepSpeed shards; writes on the main process only
     main = trainer.is_world_process_zero()
     if main:
-        tokenizer.save_pretrained(str(tmp))
-    if cfg.lora_r and main:  # how to load the adapter's base again
-        write_json(tmp / LORA_BASE, source)
+        shutil.rmtree(tmp, ignore_errors=True)
+    barrier()
+    with quiet_hf_progress():
+        trainer.save_model(str(tmp))  # gathers FSDP / DeepSpeed shards; writes on the main process only
     losses = [(h["step"], float(h["loss"])) for h in trainer.state.log_history if "loss" in h]  # across resumes
     log = {
         "what": what,
         "config": asdict(cfg),
+        "world_size": world,
         "steps": steps,
+        "epochs": round(epochs, 4),  # passes over the rows, all processes together
         "seconds": round(seconds, 1),
         "tokens_per_second": round(tokens / max(seconds, 1e-9)),
-        "tokens": round(tokens),  # trained-on tokens (forward + backward), padding excluded
+        "tokens": round(tokens),  # trained-on tokens of all processes (forward + backward), padding excluded
         "train_loss": state.training_loss,
         "losses": losses,
         "resumed_from": resume,
@@ -356,9 +319,13 @@ def _run(
         "trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
     }
     if main:
+        tokenizer.save_pretrained(str(tmp))
+        if cfg.lora_r:  # how to load the adapter's base again
+            write_json(tmp / LORA_BASE, source)
         write_json(tmp / "train_log.json", log)
         replace_dir(tmp, out_dir)
         shutil.rmtree(ckpt, ignore_errors=True)  # finished: its checkpoints are no longer needed
+    barrier()  # no process goes on (to score with it, or to exit) before the model is in place
     return log
 
 
@@ -379,8 +346,16 @@ def train_lm_rows(model, tokenizer, rows, cfg: TrainConfig, out_dir, what="lm", 
 
 
 def bce_loss(outputs, labels, num_items_in_batch=None) -> torch.Tensor:
-    """The ORM's loss: binary cross-entropy of the scalar head's logit (B, 1) against correct? (B, 1)."""
-    return torch.nn.functional.binary_cross_entropy_with_logits(outputs.logits.float(), labels.float())
+    """The ORM's loss: binary cross-entropy of the scalar head's logit (B, 1) against correct? (B, 1).
+
+    The Trainer passes `num_items_in_batch`, the rows of the whole optimiser step (all accumulation steps, all
+    processes), and then neither divides by the accumulation steps nor averages over processes itself (it
+    multiplies by their number, which DDP's gradient mean undoes): the loss is the sum over this batch divided
+    by that count, so a step's gradient is that of the mean over its rows however they are split."""
+    bce = torch.nn.functional.binary_cross_entropy_with_logits
+    if num_items_in_batch is None:
+        return bce(outputs.logits.float(), labels.float())
+    return bce(outputs.logits.float(), labels.float(), reduction="sum") / num_items_in_batch
 
 
 def train_orm(model, tokenizer, texts, labels, cfg: TrainConfig, out_dir, what="orm", params=None) -> dict:

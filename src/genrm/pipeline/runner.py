@@ -6,6 +6,8 @@ import time
 from functools import partial
 from typing import Any, Callable
 
+from ..core.distributed import world_size
+from ..core.errors import GenrmError
 from ..core.io import read_json
 from ..core.progress import console
 from ..core.types import TRAINED_KINDS
@@ -47,6 +49,11 @@ def stages(run: Run) -> list[Stage]:
 
 def run_all(run: Run) -> dict:
     """Run every stage not yet done (a re-run resumes after the last finished stage)."""
+    if world_size() > 1:
+        raise GenrmError(
+            f"`genrm run` runs in one process, not under a launcher ({world_size()} processes here): launch only the "
+            "training stages, `accelerate launch $(which genrm) train-verifier RUN KIND`, then `genrm run RUN`"
+        )
     result = None
     for marker, fn in stages(run):
         if run.done(marker):

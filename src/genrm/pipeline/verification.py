@@ -11,6 +11,7 @@ import torch
 from transformers import set_seed
 from transformers.utils import logging as hf_logging
 
+from ..core.distributed import barrier, is_main, world_size
 from ..core.errors import GenrmError
 from ..core.io import write_json, write_jsonl
 from ..core.schemas import PreferenceRow, VerifierRow, read_rows
@@ -101,11 +102,16 @@ def verifier_base(run: Run) -> str:
 def train_verifier(run: Run, kind: str) -> dict:
     """ORM (scalar head, BCE), DPO (TRL, pairs of one problem) or GenRM / GenRM-CoT (next-token loss on the
     completion). With `ver_epochs` every verifier makes that many passes over its own rows (all built from the
-    same candidates). The model folder gets a model card (filled in with results by `evaluate_run`)."""
+    same candidates). The model folder gets a model card (filled in with results by `evaluate_run`), and the
+    run marks the stage done (so `genrm run` does not train it again). Under `accelerate launch` every process
+    trains and the main one writes; the others return once the model is in place."""
     from ..report.card import write_card
 
     log = _train_verifier(run, kind)
-    write_card(run, kind, verifier_base(run))
+    if is_main():
+        write_card(run, kind, verifier_base(run))
+        run.mark(f"train_{kind}", {"seconds": log["seconds"], "world_size": log["world_size"]})
+    barrier()
     return log
 
 
@@ -121,7 +127,7 @@ def _train_verifier(run: Run, kind: str) -> dict:
     scratch = c.verifier_init == "scratch" and not (c.generator or c.verifier_base)
     out = run.file("models", kind)
     lk = c.load_kwargs()
-    cfg = c.train_config("ver", kind, len(rows))
+    cfg = c.train_config("ver", kind, len(rows), world=world_size())
     params = {**c.to_dict(), "verifier": kind, **{f"train/{k}": v for k, v in asdict(cfg).items()}}
     if kind == "dpo":
         if scratch:

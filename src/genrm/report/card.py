@@ -72,8 +72,12 @@ def measured(results: dict, kind: str) -> dict[str, Any] | None:
 
 
 def trained_epochs(log: dict) -> float:
-    """Passes over its rows a training made: steps x sequences per step / rows (from its train_log.json)."""
-    return log["steps"] * log["config"]["batch_size"] * log["config"]["grad_accum"] / max(1, log.get("rows") or 1)
+    """Passes over its rows a training made (from its train_log.json): as counted in training (the tokens trained on
+    over the tokens of the rows), else steps x sequences per step (of all its processes) / rows."""
+    if "epochs" in log:
+        return log["epochs"]
+    per_step = log["config"]["batch_size"] * log["config"]["grad_accum"] * log.get("world_size", 1)
+    return log["steps"] * per_step / max(1, log.get("rows") or 1)
 
 
 def _example(run, kind: str) -> str:
@@ -171,6 +175,10 @@ def write_card(run, kind: str, base: str) -> Path:
     cfg = log.get("config", {})
     epochs = trained_epochs(log) if log.get("rows") else None
     loss = log["losses"][-1][1] if log.get("losses") else None
+    batch = cfg.get("batch_size", "—")
+    if cfg and (cfg.get("grad_accum", 1) > 1 or log.get("world_size", 1) > 1):  # rows per optimiser step, and how
+        world = log.get("world_size", 1)
+        batch = f"{batch * cfg['grad_accum'] * world} ({batch} x {cfg['grad_accum']} accumulated x {world} processes)"
     table = (
         "| split | problems | Best-of-N [95% CI] | verifier accuracy | AUROC | AUROC within problem | pass@1 | "
         "self-consistency | pass@N |\n|---|---|---|---|---|---|---|---|---|\n" + "\n".join(lines)
@@ -202,7 +210,7 @@ Made by genrm (generative verifiers as next-token prediction, Zhang et al., ICLR
 ## Training
 | rows | steps | epochs | batch | learning rate | final loss | seconds | trained tokens |
 |---|---|---|---|---|---|---|---|
-| {log.get("rows", "—")} | {log.get("steps", "—")} | {_fmt(epochs)} | {cfg.get("batch_size", "—")} \
+| {log.get("rows", "—")} | {log.get("steps", "—")} | {_fmt(epochs)} | {batch} \
 | {cfg.get("lr", "—")} | {_fmt(loss)} | {log.get("seconds", "—")} | {log.get("tokens", "—")} |
 
 Verification data: {json.dumps(stats) if stats else "—"}
