@@ -67,14 +67,35 @@ _TYPES = {"str": str, "int": int, "float": float, "bool": bool}
 RunDir = typer.Argument(..., help="run folder (made by `genrm init` or `genrm quickstart`)")
 Split = typer.Option("test", help="split to sample, score and evaluate: test (final runs) or dev (choosing settings)")
 ReportTo = typer.Option(None, help=f"{REPORT_TO_HELP} [default: the run's report_to]")
+Workers = typer.Option(
+    None,
+    min=1,
+    help="engine processes sampling and scoring side by side (one per GPU, or per tensor_parallel_size GPUs), each "
+    "on its own share of the problems; the rows equal one process's [default: the run's workers]",
+)
+Shard = typer.Option(
+    None,
+    help="W/N: do only this worker's share of the problems into a file of its own (one per machine, any launcher); "
+    "the same command without --shard merges the shares",
+)
 
 
-def _open(run: Path, split: str = "test", report_to: Optional[str] = None) -> pipeline.Run:
-    """The run folder; `report_to` replaces its tracker setting for this command (it changes no result)."""
+def _open(
+    run: Path, split: str = "test", report_to: Optional[str] = None, workers: Optional[int] = None
+) -> pipeline.Run:
+    """The run folder; `report_to` and `workers` replace its settings for this command (they change no result)."""
     r = pipeline.Run(run, split)
     if report_to is not None:
         r.config = replace(r.config, report_to=report_to)
+    if workers is not None:
+        r.config = replace(r.config, workers=workers)
     return r
+
+
+def _shard(text: Optional[str]) -> Optional[tuple[int, int]]:
+    from ..pipeline.shards import parse_shard
+
+    return parse_shard(text) if text else None
 
 
 def with_config_options(fn, config_class=RunConfig, panel: str = "Run config"):
@@ -178,9 +199,11 @@ def init(
 
 
 @app.command("run")
-def run_cmd(run: Path = RunDir, split: str = Split, report_to: Optional[str] = ReportTo):
+def run_cmd(
+    run: Path = RunDir, split: str = Split, report_to: Optional[str] = ReportTo, workers: Optional[int] = Workers
+):
     """Run (or resume) every stage of a run folder not yet done (`--split dev` to choose settings)."""
-    r = _open(run, split, report_to)
+    r = _open(run, split, report_to, workers)
     pipeline.run_all(r)
     _finish(r)
 
@@ -199,9 +222,14 @@ def train_generator(run: Path = RunDir):
 
 
 @app.command()
-def sample(run: Path = RunDir, split: str = typer.Option("test", help="verifier_train, dev or test")):
+def sample(
+    run: Path = RunDir,
+    split: str = typer.Option("test", help="verifier_train, dev or test"),
+    workers: Optional[int] = Workers,
+    shard: Optional[str] = Shard,
+):
     """Sample N candidates per problem (resumes where it stopped)."""
-    console.print(f"sampled {pipeline.sample(pipeline.Run(run), split)} problems")
+    console.print(f"sampled {pipeline.sample(_open(run, workers=workers), split, shard=_shard(shard))} problems")
 
 
 @app.command()
@@ -232,9 +260,12 @@ def score(
     run: Path = RunDir,
     method: str = typer.Argument(..., help="orm, dpo, genrm, genrm_cot or judge"),
     split: str = Split,
+    workers: Optional[int] = Workers,
+    shard: Optional[str] = Shard,
 ):
     """Score the split's candidates with one verifier (resumes per problem)."""
-    console.print(f"scored {pipeline.score(pipeline.Run(run, split), method)} problems")
+    scored = pipeline.score(_open(run, split, workers=workers), method, shard=_shard(shard))
+    console.print(f"scored {scored} problems")
 
 
 @app.command()

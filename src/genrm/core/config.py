@@ -56,7 +56,7 @@ def parse_counts(spec: str) -> list[int]:
 
 # settings that change how a run or a training is carried out (checkpoints, logs), not what it computes: a run
 # folder resumes and a training checkpoint is reused whatever they are
-RUNTIME_FIELDS = ("checkpoint_steps", "checkpoint_minutes", "report_to")
+RUNTIME_FIELDS = ("checkpoint_steps", "checkpoint_minutes", "report_to", "workers", "http_concurrency")
 
 
 @dataclass
@@ -116,6 +116,16 @@ class RunConfig:
         metadata={"help": "engine for trained verifiers: transformers, or vllm (LoRA adapters are merged first)"},
     )
     tensor_parallel_size: int = field(default=1, metadata={"help": "GPUs per vLLM engine (vllm:<model> specs)"})
+    workers: int = field(
+        default=1,
+        metadata={
+            "help": "engine processes that sample and score side by side, each on its own share of the problems "
+            "and its own GPUs (tensor_parallel_size each) when there are GPUs; results equal one process's"
+        },
+    )
+    http_concurrency: int = field(
+        default=8, metadata={"help": "requests in flight per server for server engines (comma list of URLs: several)"}
+    )
     # the built-in models (when no --generator is given)
     base: str = field(
         default="builtin",
@@ -216,7 +226,8 @@ class RunConfig:
             raise GenrmError(f"score_engine '{self.score_engine}': use transformers or vllm")
         if self.chat_template not in ("auto", "always", "never"):
             raise GenrmError(f"chat_template '{self.chat_template}': use auto, always or never")
-        for name in ("n_gen_train", "n_verifier_train", "n_test", "n_dev", "n_candidates", "k_votes"):
+        names = ("n_gen_train", "n_verifier_train", "n_test", "n_dev", "n_candidates", "k_votes", "workers")
+        for name in (*names, "tensor_parallel_size", "http_concurrency"):
             if getattr(self, name) < 1:
                 raise GenrmError(f"{name}={getattr(self, name)}: must be >= 1")
 

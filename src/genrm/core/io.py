@@ -141,6 +141,8 @@ def resume_jsonl(
     description: str,
     required: Iterable[str] = (),
     complete: Callable[[Row], bool] = lambda row: True,
+    shard: tuple[int, int] | None = None,
+    done_in: str | Path | None = None,
 ) -> tuple[dict[Hashable, Row], int]:
     """The one resumable loop of every long stage that appends rows to a JSONL file.
 
@@ -152,29 +154,38 @@ def resume_jsonl(
     written) is dropped from the file and done again whole: its rows come from one `work` call, and
     a call on the rest of it alone (other batches, other random draws) would not give the rows of a
     run that was never interrupted. Returns every row by key (old and new) and the number written now.
+
+    `shard=(w, n)`: this process does only every n-th chunk from the w-th (chunks and their offsets are those of
+    the whole list, so the rows equal an unsharded run's) into its own `path`; rows in `done_in` (the whole
+    stage's file) count as done too.
     """
     path = Path(path)
     rows: dict[Hashable, Row] = {}
-    if path.exists():
-        for row in iter_jsonl(path, required, tolerate_torn_tail=True):
-            if complete(row):
-                rows[row_key(row)] = row
+    for f in (done_in, path):
+        if f is not None and Path(f).exists():
+            for row in iter_jsonl(f, required, tolerate_torn_tail=True):
+                if complete(row):
+                    rows[row_key(row)] = row
+    w_, n_ = shard or (0, 1)
+    starts = [s for s in range(0, len(items), chunk) if (s // chunk) % n_ == w_]
     partial: set[Hashable] = set()
-    for start in range(0, len(items), chunk):
+    for start in starts:
         have = [k for k in map(item_key, items[start : start + chunk]) if k in rows]
         if have and len(have) < len(items[start : start + chunk]):
             partial.update(have)
     if partial:
-        kept = [r for r in iter_jsonl(path, required, tolerate_torn_tail=True) if row_key(r) not in partial]
-        write_jsonl(path, kept)  # atomically: a kill now leaves the old file or the new one
+        if path.exists():
+            kept = [r for r in iter_jsonl(path, required, tolerate_torn_tail=True) if row_key(r) not in partial]
+            write_jsonl(path, kept)  # atomically: a kill now leaves the old file or the new one
         for k in partial:
             del rows[k]
     from .progress import progress_bar
 
+    mine = [it for start in starts for it in items[start : start + chunk]]
     written = 0
-    with JsonlAppender(path) as w, progress_bar(description, len(items)) as (bar, tid):
-        bar.advance(tid, sum(item_key(it) in rows for it in items))
-        for start in range(0, len(items), chunk):
+    with JsonlAppender(path) as w, progress_bar(description, len(mine)) as (bar, tid):
+        bar.advance(tid, sum(item_key(it) in rows for it in mine))
+        for start in starts:
             part = [it for it in items[start : start + chunk] if item_key(it) not in rows]
             if not part:
                 continue

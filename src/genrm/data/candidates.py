@@ -22,11 +22,14 @@ def sample_candidates(
     seed: int = 0,
     chunk: int = 64,
     description: str = "sampling",
+    shard: tuple[int, int] | None = None,
+    done_in: str | Path | None = None,
 ) -> int:
     """Append `{"problem_id", "samples"}` rows to `out_path`, skipping problems already there.
 
     Problems are processed in fixed chunks with a seed per chunk, so an interrupted run resumes
-    where it stopped without losing or duplicating candidates. Returns rows written now.
+    where it stopped without losing or duplicating candidates. Returns rows written now. `shard` and
+    `done_in`: one worker's share of the chunks (see `genrm.core.io.resume_jsonl`).
     """
 
     def work(start: int, part: list[Problem]) -> list[dict]:
@@ -49,6 +52,8 @@ def sample_candidates(
         description=description,
         required=("problem_id", "samples"),
         complete=lambda row: len(row["samples"]) == n,
+        shard=shard,
+        done_in=done_in,
     )
     return written
 

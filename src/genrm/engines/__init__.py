@@ -5,7 +5,8 @@
 - `OpenAIEngine`: any OpenAI-compatible HTTP server (`/v1/completions` with logprobs).
 
 `make_engine(spec, ...)` builds one from a string: a model folder or Hub id (Transformers),
-`vllm:<model>`, or `http://host:port[/v1]` / `openai:<url>` (optionally `...#model-name`);
+`vllm:<model>`, or `http://host:port[/v1]` / `openai:<url>` (optionally `...#model-name`; several servers
+of one model as a comma list of URLs, `http://a:8000,http://b:8000#model`);
 `register_engine(prefix, factory)` adds a backend under a prefix of its own.
 Imports: core, tasks, models (Transformers models are loaded by `genrm.models.model`).
 """
@@ -31,7 +32,8 @@ def __getattr__(name: str) -> Any:
 
 
 EngineFactory = Callable[..., Engine]
-"""`factory(spec, *, batch_size, chat_template, tensor_parallel_size, api_key, load_kwargs) -> Engine`."""
+"""`factory(spec, *, batch_size, chat_template, tensor_parallel_size, api_key, load_kwargs) -> Engine`; also
+`concurrency` (requests in flight per server, for HTTP engines) when the caller sets it."""
 
 _REGISTRY: dict[str, EngineFactory] = {}
 
@@ -51,10 +53,13 @@ def make_engine(
     tensor_parallel_size: int = 1,
     api_key: str | None = None,
     load_kwargs: dict[str, Any] | None = None,
+    concurrency: int | None = None,
 ) -> Engine:
-    """An engine from a spec string (see the module docstring and `register_engine`)."""
+    """An engine from a spec string (see the module docstring and `register_engine`). `concurrency`: requests in
+    flight per server of an HTTP engine (default 8)."""
     spec = str(spec)
     prefix = max((p for p in _REGISTRY if spec.startswith(p)), key=len)
+    more = {} if concurrency is None else {"concurrency": concurrency}
     return _REGISTRY[prefix](
         spec,
         batch_size=batch_size,
@@ -62,6 +67,7 @@ def make_engine(
         tensor_parallel_size=tensor_parallel_size,
         api_key=api_key,
         load_kwargs=load_kwargs,
+        **more,
     )
 
 
@@ -94,11 +100,12 @@ def _vllm(
     )
 
 
-def _openai(spec: str, *, api_key: str | None, **_: Any) -> Engine:
+def _openai(spec: str, *, api_key: str | None, concurrency: int = 8, **_: Any) -> Engine:
     from .openai import OpenAIEngine
 
-    url, _sep, model = spec.removeprefix("openai:").partition("#")
-    return OpenAIEngine(url, model=model or None, api_key=api_key)
+    urls, _sep, model = spec.removeprefix("openai:").partition("#")
+    servers = [u.removeprefix("openai:") for u in urls.split(",") if u.strip()]
+    return OpenAIEngine(servers, model=model or None, api_key=api_key, concurrency=concurrency)
 
 
 register_engine("", _transformers)

@@ -12,6 +12,7 @@ from ..core.train_config import PretrainConfig
 from ..data.candidates import label_candidates, sample_candidates
 from .pretrain import builtin_dir, pretrain
 from .run import Run, _engine, generator_spec
+from .shards import shard_file, spread
 
 
 def pretrained_dir(run: Run) -> Path:
@@ -98,8 +99,10 @@ def train_generator(run: Run) -> dict:
     return info
 
 
-def sample(run: Run, split: str) -> int:
-    """N candidates per problem of `split` (`n_train_samples` for verifier-training problems, when set)."""
+def sample(run: Run, split: str, shard: tuple[int, int] | None = None) -> int:
+    """N candidates per problem of `split` (`n_train_samples` for verifier-training problems, when set). With
+    `workers` > 1 the problems are spread over that many engine processes (`genrm.pipeline.shards`); `shard=(w, n)`
+    is one such worker's share."""
     c = run.config
     n = c.n_train_samples if split == "verifier_train" and c.n_train_samples else c.n_candidates
     problems = run.problems(split)
@@ -108,16 +111,33 @@ def sample(run: Run, split: str) -> int:
             f"{run.file('problems', split + '.jsonl')} holds no problems: a run with --test-candidates has no "
             "dev split (tune on another run), and a dataset needs more training problems than --n-verifier-train"
         )
+    out = run.file("samples", f"{split}.jsonl")
+    if shard is None and c.workers > 1:
+        argv = ["sample", str(run.path), "--split", split]
+        written = spread(
+            run,
+            argv,
+            out,
+            [p.id for p in problems],
+            lambda row: row["problem_id"],
+            ("problem_id", "samples"),
+            lambda row: len(row["samples"]) == n,
+            description=f"sampling {split}",
+        )
+        if written is not None:
+            return written
     return sample_candidates(
         _engine(generator_spec(run), run, chat=bool(c.generator)),
         run.task,
         problems,
-        run.file("samples", f"{split}.jsonl"),
+        out if shard is None else shard_file(out, shard),
         n=n,
         temperature=c.temperature,
         max_new_tokens=c.max_new_tokens,
         seed=c.seed,
         description=f"sampling {split}",
+        shard=shard,
+        done_in=out if shard else None,
     )
 
 

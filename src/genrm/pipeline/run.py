@@ -107,4 +107,5 @@ def _engine(spec, run: Run, chat: bool = False):
         chat_template=c.chat_template if chat else "never",
         tensor_parallel_size=c.tensor_parallel_size,
         load_kwargs=c.load_kwargs(),
+        concurrency=c.http_concurrency,
     )

@@ -7,16 +7,26 @@ from ..core.types import Result, Score
 from ..data.candidates import load_candidates
 from ..verifiers import check_method
 from .run import Run
+from .shards import shard_file, spread
 from .verification import make_verifier
 
 
-def score(run: Run, method: str, chunk: int = 32) -> int:
-    """Score every candidate of the run's evaluated split with `method`; resumes per problem."""
+def score(run: Run, method: str, chunk: int = 32, shard: tuple[int, int] | None = None) -> int:
+    """Score every candidate of the run's evaluated split with `method`; resumes per problem. With `workers` > 1
+    the problems are spread over that many processes, each with its own verifier (`genrm.pipeline.shards`);
+    `shard=(w, n)` is one such worker's share."""
     check_method(method)
     split = run.split
     problems = run.problems(split)
     cands = load_candidates(run.file("candidates", f"{split}.jsonl"), problems)
     out = run.out("scores", f"{method}.jsonl")
+    required = ("problem_id", "scores")
+    if shard is None and run.config.workers > 1:
+        argv = ["score", str(run.path), method, "--split", split]
+        keys = [p.id for p in problems]
+        written = spread(run, argv, out, keys, lambda row: row["problem_id"], required, description=f"scoring {method}")
+        if written is not None:
+            return written
     verifier = None
 
     def work(start: int, part: list) -> list[dict]:
@@ -33,14 +43,16 @@ def score(run: Run, method: str, chunk: int = 32) -> int:
         return rows
 
     _, written = resume_jsonl(
-        out,
+        out if shard is None else shard_file(out, shard),
         problems,
         lambda p: p.id,
         lambda row: row["problem_id"],
         work,
         chunk=chunk,
         description=f"scoring {method}",
-        required=("problem_id", "scores"),
+        required=required,
+        shard=shard,
+        done_in=out if shard else None,
     )
     return written
 

@@ -251,4 +251,5 @@ def make_verifier(run: Run, method: str) -> Verifier:
         tensor_parallel_size=c.tensor_parallel_size,
         load_kwargs=c.load_kwargs(),
         context=context,
+        concurrency=c.http_concurrency,
     )

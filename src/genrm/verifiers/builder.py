@@ -36,11 +36,13 @@ def build_verifier(
     tensor_parallel_size: int = 1,
     load_kwargs: dict[str, Any] | None = None,
     context: str = "",
+    concurrency: int | None = None,
 ) -> Verifier:
     """The verifier `method` (orm, genrm, genrm_cot, judge) over `model`: an ORM folder, or for the others any
     engine spec (folder, Hub id, `vllm:<model>`, server URL). GenRM-CoT and the judge sample `k` rationales at
     `temperature`, each up to `max_new_tokens` (default: the format's `max_rationale_tokens`), after `context`
-    (worked examples for a prompted judge). A DPO verifier needs a model folder or Hub id (Transformers)."""
+    (worked examples for a prompted judge). A DPO verifier needs a model folder or Hub id (Transformers).
+    `concurrency`: requests in flight per server when `model` is a server URL (or several)."""
     check_method(method)
     if method == "orm":
         if str(model).startswith(("http://", "https://", "openai:", "vllm:")):
@@ -52,6 +54,7 @@ def build_verifier(
         chat_template=chat_template,
         tensor_parallel_size=tensor_parallel_size,
         load_kwargs=load_kwargs,
+        concurrency=concurrency,
     )
     if method == "genrm":
         return GenRMVerifier(engine, fmt)
