@@ -1,9 +1,11 @@
 """Engines over "any Hugging Face LM" (tiny Llama and Qwen2 folders built here) and over HTTP."""
 
+from pathlib import Path
+
 import pytest
 
 import by_hand
-from conftest import unused_port
+from conftest import spawn_server, unused_port
 from genrm.core.errors import GenrmError
 from genrm.engines import TransformersEngine, make_engine
 from genrm.engines.openai import OpenAIEngine
@@ -80,6 +82,39 @@ def test_openai_engine_against_a_real_server(server):
     for p, row, w in zip(prompts, short, want):
         second = by_hand.decision_distribution(model, tok, p)[0].topk(2).values[-1].item()
         assert list(row) == [pytest.approx(b, rel=1e-3) if b >= second else 0.0 for b in w]
+
+
+def test_several_servers_share_the_chunks_in_turn_and_a_retry_goes_to_the_next(server, tmp_path):
+    """Two servers that report the same model id but hold different weights: chunk i's p(Yes), p(No) are those of
+    server i mod 2's model (by hand from its logits), so the work was spread in turn; a server that dies after
+    start-up is skipped by the retry."""
+    url, model_dir = server
+    other_dir = save_tiny_lm(tmp_path / "other", seed=1)
+    proc, other = spawn_server([str(Path(__file__).parent / "openai_server.py"), str(other_dir), "0"])
+    try:
+        prompts = [f"Q: {i} + {i}?" for i in range(8)]
+        engine = make_engine(f"{url},{other}", concurrency=2)
+        assert engine.base_urls == [url + "/v1", other + "/v1"] and engine.concurrency == 2
+        mine, theirs = ([by_hand.choice_probs(*load_model(d), p) for p in prompts] for d in (model_dir, other_dir))
+        assert mine[0] != pytest.approx(theirs[0], rel=1e-2)
+        vocab = len(load_model(model_dir)[1])
+        engine.per_request, engine.top_logprobs = 2, vocab  # four chunks of two prompts; every token listed
+        got = engine.choice_probs(prompts)
+        want = [(mine if (i // 2) % 2 == 0 else theirs)[i] for i in range(8)]
+        assert [list(r) for r in got] == [pytest.approx(w, rel=1e-3) for w in want]
+        failover = OpenAIEngine([other, url], model="tiny", retries=1, prompts_per_request=2, top_logprobs=vocab)
+        proc.terminate()
+        proc.wait(10)
+        assert [list(r) for r in failover.choice_probs(prompts)] == [pytest.approx(w, rel=1e-3) for w in mine]
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_servers_of_different_models_are_refused(server):
+    url, _ = server
+    with pytest.raises(GenrmError, match="does not serve other-model"):
+        OpenAIEngine([url, url], model="other-model")
 
 
 def test_server_that_does_not_answer_is_named_without_retrying():

@@ -59,9 +59,10 @@ class OpenAIEngine:
         if len(self.base_urls) > 1:
             self._check_servers()
 
-    def _post(self, path: str, body: dict | None = None, server: int = 0) -> dict:
+    def _post(self, path: str, body: dict | None = None, server: int = 0, rotate: bool = True) -> dict:
         for attempt in range(self.retries + 1):
-            url = f"{self.base_urls[(server + attempt) % len(self.base_urls)]}{path}"  # a retry tries the next one
+            at = (server + attempt * rotate) % len(self.base_urls)  # a retry tries the next server
+            url = f"{self.base_urls[at]}{path}"
             try:
                 r = self.client.post(url, json=body) if body is not None else self.client.get(url)
             except httpx.TransportError as e:
@@ -84,7 +85,7 @@ class OpenAIEngine:
     def _check_servers(self) -> None:
         """Every server serves the model (else the same prompt would get answers of different models)."""
         for i, url in enumerate(self.base_urls):
-            served = [m["id"] for m in self._post("/models", server=i).get("data") or []]
+            served = [m["id"] for m in self._post("/models", server=i, rotate=False).get("data") or []]
             if self.model not in served:
                 raise GenrmError(
                     f"{url} does not serve {self.model} (it lists {', '.join(served) or 'nothing'}); give URLs of "
