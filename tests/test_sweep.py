@@ -3,6 +3,7 @@ them with every point, resumes after an interruption without redoing finished po
 sweep.md, the plots and report.html; the same kind of sweep with its points as tasks on a local Ray instance."""
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -201,3 +202,20 @@ def test_sweep_points_run_as_ray_tasks(tmp_path, monkeypatch):
     assert not ray.is_initialized()  # the instance it started is shut down
     for values in sw.points():
         assert (sw.point_dir(values) / "results.json").exists()
+        assert json.loads((sw.point_dir(values) / "logs" / "placement.json").read_text())["pid"] != os.getpid()
+
+
+def test_ray_points_take_the_clusters_gpus_one_each(tmp_path):
+    """A Ray instance declaring two GPUs (Ray's logical resources; this machine has none): each point's task asks
+    for one and sees only the one Ray gave it (CUDA_VISIBLE_DEVICES set by Ray in a fresh worker)."""
+    ray = pytest.importorskip("ray")
+    from genrm.sweep import Sweep, parse_grid, run_sweep
+
+    sw = Sweep.create(tmp_path / "gpus", preset_config("micro"), parse_grid(["n_verifier_train=12,24"]))
+    ray.init(num_cpus=2, num_gpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:
+        assert run_sweep(sw, ray="local")["complete"]
+    finally:
+        ray.shutdown()
+    seen = [json.loads((sw.point_dir(v) / "logs" / "placement.json").read_text()) for v in sw.points()]
+    assert all(p["CUDA_VISIBLE_DEVICES"] in ("0", "1") for p in seen), seen

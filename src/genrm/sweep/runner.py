@@ -120,8 +120,13 @@ def run_point(folder: str, split: str = "test", threads: int = 0, quiet: bool = 
         import torch
 
         torch.set_num_threads(threads)
+    from ..core.io import write_json
     from ..pipeline import Run, run_all
 
+    # where the point ran: under Ray, the GPUs Ray gave it are the only ones its process sees (cuda:0 is the first)
+    placement = {"host": os.uname().nodename, "pid": os.getpid()}
+    placement["CUDA_VISIBLE_DEVICES"] = os.environ.get("CUDA_VISIBLE_DEVICES")
+    write_json(Path(folder) / "logs" / "placement.json", placement)
     run_all(Run(folder, split))
     return folder
 
@@ -147,7 +152,8 @@ def run_sweep(sweep: Sweep, jobs: int = 1, ray: str = "", on_point: Callable[[Pa
     )
     if todo:
         if ray:
-            _run_ray(todo, sweep.split, ray)
+            tp = [sweep.config.tensor_parallel_size, *(int(v.get("tensor_parallel_size", 1)) for v in sweep.points())]
+            _run_ray(todo, sweep.split, ray, max(tp))
         elif jobs > 1:
             _run_processes(todo, sweep.split, jobs)
         else:
@@ -198,8 +204,11 @@ def _run_processes(folders: list[Path], split: str, jobs: int) -> None:
             f.result()  # a point's error, raised here with its own message
 
 
-def _run_ray(folders: list[Path], split: str, address: str) -> None:
-    """Each point a Ray task (one CPU each unless the cluster says otherwise); `address`: auto, local or host:port."""
+def _run_ray(folders: list[Path], split: str, address: str, gpus_per_point: int = 1) -> None:
+    """Each point a Ray task of one CPU and, where the cluster has GPUs, `gpus_per_point` of them (the points'
+    tensor_parallel_size): Ray then shows each task only its own GPUs, so a point's `cuda:0` is the GPU Ray gave it.
+    A task with GPUs runs in a fresh worker process (`max_calls=1`: CUDA reads its visible devices once).
+    `address`: auto, local or host:port."""
     try:
         import ray
     except ImportError:
@@ -215,7 +224,15 @@ def _run_ray(folders: list[Path], split: str, address: str) -> None:
             configure_logging=False,
         )
     try:
-        task: Any = ray.remote(num_cpus=1)(run_point)  # Ray's stubs type the task by run_point's arity poorly
+        gpus = int(ray.cluster_resources().get("GPU", 0))
+        if gpus and gpus_per_point > gpus:
+            raise GenrmError(
+                f"a point needs {gpus_per_point} GPUs (tensor_parallel_size) and the Ray cluster has {gpus}; lower it"
+            )
+        need = {"num_gpus": gpus_per_point, "max_calls": 1} if gpus else {}
+        console.print(f"Ray: {gpus} GPU(s) in the cluster; each point takes 1 CPU and {need.get('num_gpus', 0)} GPU(s)")
+        remote: Any = ray.remote  # Ray's stubs type options and the task by run_point's arity poorly
+        task = remote(num_cpus=1, **need)(run_point)
         refs = [task.remote(str(f.resolve()), split, 1, True) for f in folders]
         pending = list(refs)
 
