@@ -160,3 +160,18 @@ def test_time_based_checkpoints_resume_and_other_settings_checkpoints_are_delete
     changed = train(other, tmp_path / "o", [FirstStep()])
     assert seen[0] == 1  # started from scratch: the lr=3e-3 checkpoint was not resumed
     assert [x for _, x in changed["losses"]] == pytest.approx([x for _, x in train(other, tmp_path / "p")["losses"]])
+
+
+def test_orm_loss_is_the_step_mean_with_gradient_accumulation(nano, tmp_path):
+    """Two accumulation steps of 8 rows: the loss (and so the gradient) is the mean over the step's 16 rows, ln 2
+    for a fresh head, not the sum of the two micro-batch means (Transformers does not divide a loss that takes
+    `num_items_in_batch` by the accumulation steps; the ORM's once ignored it and read 2 ln 2)."""
+    base, tok = nano
+    base.config.num_labels, base.config.problem_type = 1, "multi_label_classification"
+    model = LlamaForSequenceClassification(base.config)
+    torch.nn.init.zeros_(model.score.weight)  # logits exactly 0 at the start: BCE ln 2 on every row
+    prompts, completions = _rows()
+    texts = [p + c for p, c in zip(prompts, completions)]
+    cfg = TrainConfig(max_steps=2, batch_size=8, grad_accum=2, lr=1e-9, checkpoint_minutes=0)
+    log = train_orm(model, tok, texts, [i % 2 for i in range(len(texts))], cfg, tmp_path)
+    assert log["losses"][0][1] == pytest.approx(math.log(2), abs=1e-3)
