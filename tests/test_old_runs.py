@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 from genrm import pipeline
+from genrm.core.config import RunConfig
 from genrm.core.io import read_json
 
 FIXTURE = Path(__file__).parent / "fixtures" / "run-before-relayout"
@@ -34,5 +35,9 @@ def test_old_run_folder_resumes_to_the_same_results(tmp_path):
     todo = [marker for marker, _ in pipeline.stages(run) if not run.done(marker)]
     assert todo == ["evaluate"], todo
     after = pipeline.run_all(run)
+    # settings added since the old run was made appear in its config with their defaults
+    added = {k: v for k, v in after["config"].items() if k not in before["config"]}
+    assert added == {k: getattr(RunConfig(), k) for k in added}, added
+    after["config"] = {k: v for k, v in after["config"].items() if k in before["config"]}
     assert _comparable(after) == _comparable(before)
     assert (run_dir / "report.html").exists()

@@ -16,36 +16,11 @@ from ..core.progress import console
 from ..core.train_config import REPORT_TO_HELP
 from .bench import bench_app
 from .export import export_app
+from .version import version_text
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Generative verifiers (GenRM) and their baselines.")
 app.add_typer(bench_app, name="bench")
 app.add_typer(export_app, name="export")
-
-
-def version_text() -> str:
-    """`genrm-verifiers X.Y.Z`, and in a git checkout the revision (`+dirty` with uncommitted changes)."""
-    import subprocess
-    from importlib import metadata
-
-    from .. import __version__
-
-    try:
-        text = f"genrm-verifiers {metadata.version('genrm-verifiers')}"
-    except metadata.PackageNotFoundError:  # imported from a source tree that was never installed
-        text = f"genrm-verifiers {__version__} (not installed)"
-    here = Path(__file__).resolve().parents[1]  # the genrm package
-    try:
-
-        def git(*args: str) -> subprocess.CompletedProcess:
-            return subprocess.run(["git", "-C", str(here), *args], capture_output=True, text=True, timeout=5)
-
-        top = git("rev-parse", "--show-toplevel")
-        if top.returncode == 0 and here.is_relative_to(Path(top.stdout.strip()).resolve()):
-            rev, dirty = git("rev-parse", "--short", "HEAD").stdout.strip(), git("status", "--porcelain", "--", ".")
-            text += f", git {rev}{'+dirty' if dirty.stdout.strip() else ''} ({top.stdout.strip()})"
-    except (OSError, subprocess.SubprocessError):  # no git: the version alone
-        pass
-    return text
 
 
 def _version(value: bool) -> None:

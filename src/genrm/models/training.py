@@ -100,16 +100,16 @@ def _fingerprint(data, cfg: TrainConfig, what: str) -> str:
     return h.hexdigest()
 
 
-def _checkpoint_dir(out_dir: Path, fingerprint: str) -> tuple[Path, str | None]:
-    """The Trainer's checkpoint folder for this training, and the checkpoint to resume from (None: start).
+def _resume_point(ckpt: Path, fingerprint: str) -> str | None:
+    """The checkpoint in the Trainer's folder `ckpt` to resume from (None: start).
 
     Checkpoints are kept only for the same settings, data and number of processes (a fingerprint file beside
     them); others are deleted, so a changed config never resumes someone else's optimiser state. Only the main
     process deletes and writes; every process then reads the same folder."""
-    ckpt = out_dir.with_name(out_dir.name + ".checkpoints")
     mark = ckpt / "fingerprint"
     if is_main():
         if ckpt.exists() and (not mark.exists() or mark.read_text() != fingerprint):
+            console.print(f"{ckpt}: checkpoints of other settings, data or number of processes; starting afresh")
             shutil.rmtree(ckpt)
         ckpt.mkdir(parents=True, exist_ok=True)
         mark.write_text(fingerprint)
@@ -118,7 +118,7 @@ def _checkpoint_dir(out_dir: Path, fingerprint: str) -> tuple[Path, str | None]:
         (p for p in ckpt.glob("checkpoint-*") if (p / "trainer_state.json").exists()),
         key=lambda p: int(p.name.split("-")[-1]),
     )
-    return ckpt, str(done[-1]) if done else None
+    return str(done[-1]) if done else None
 
 
 class _Monitor(TrainerCallback):
@@ -221,7 +221,7 @@ def _run(
     if packed or not own_rows:  # rows of one length, or a trainer with its own collation
         grouping = {}
     fingerprint = _fingerprint(data, cfg, what)
-    ckpt = out_dir.with_name(out_dir.name + ".checkpoints")
+    ckpt = out_dir.with_name(out_dir.name + ".checkpoints")  # the Trainer's checkpoints of this training
     saving = cfg.checkpoint_steps > 0 or cfg.checkpoint_minutes > 0
     args = args_class(
         output_dir=str(ckpt),
@@ -250,7 +250,7 @@ def _run(
         **(extra_args or {}),
     )
     world = args.world_size  # sets up the processes' group (gloo on CPU, NCCL on GPUs) under a launcher
-    ckpt, resume = _checkpoint_dir(out_dir, fingerprint)
+    resume = _resume_point(ckpt, fingerprint)
     start = time.time()
     with progress_bar(f"training {what}", cfg.max_steps) as (bar, tid):
         monitor = _Monitor(cfg, bar, tid)
