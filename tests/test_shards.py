@@ -69,7 +69,7 @@ def test_two_workers_write_what_one_process_writes(base, tmp_path):
     assert not list(two.glob("**/*.shard-*"))  # merged and removed
 
 
-def test_a_failing_worker_fails_the_stage_and_a_rerun_completes_it(base, tmp_path):
+def test_a_failing_worker_fails_the_stage_a_rerun_completes_it_and_shares_merge(base, tmp_path):
     ref, run = tmp_path / "ref", tmp_path / "run"
     shutil.copytree(base, ref)
     for args in (["sample", str(ref)], ["label", str(ref)], ["score", str(ref), "genrm"]):
@@ -102,6 +102,20 @@ def test_a_failing_worker_fails_the_stage_and_a_rerun_completes_it(base, tmp_pat
         }
 
     assert rows(run) == rows(ref)
+
+    # by hand on "two machines": each share on its own, then the command without --shard merges them
+    by_hand = tmp_path / "by_hand"
+    shutil.copytree(ref, by_hand)
+    shutil.rmtree(by_hand / "scores")
+    for share in ("1/2", "0/2"):
+        assert _genrm("score", str(by_hand), "genrm", "--shard", share).returncode == 0
+    assert sorted(p.name for p in (by_hand / "scores").iterdir()) == [
+        "genrm.jsonl.shard-0-of-2",
+        "genrm.jsonl.shard-1-of-2",
+    ]
+    merged = _genrm("score", str(by_hand), "genrm")
+    assert merged.returncode == 0 and "scored 0 problems" in merged.stderr, merged.stderr[-2000:]
+    assert (by_hand / "scores" / "genrm.jsonl").read_bytes() == (ref / "scores" / "genrm.jsonl").read_bytes()
 
 
 def test_merge_keeps_problem_order_and_prefers_the_shards_rows(tmp_path):

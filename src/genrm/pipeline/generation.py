@@ -12,7 +12,7 @@ from ..core.train_config import PretrainConfig
 from ..data.candidates import label_candidates, sample_candidates
 from .pretrain import builtin_dir, pretrain
 from .run import Run, _engine, generator_spec
-from .shards import shard_file, spread
+from .shards import gather, shard_file
 
 
 def pretrained_dir(run: Run) -> Path:
@@ -112,9 +112,9 @@ def sample(run: Run, split: str, shard: tuple[int, int] | None = None) -> int:
             "dev split (tune on another run), and a dataset needs more training problems than --n-verifier-train"
         )
     out = run.file("samples", f"{split}.jsonl")
-    if shard is None and c.workers > 1:
+    if shard is None:
         argv = ["sample", str(run.path), "--split", split]
-        written = spread(
+        written = gather(
             run,
             argv,
             out,

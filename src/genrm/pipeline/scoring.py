@@ -7,7 +7,7 @@ from ..core.types import Result, Score
 from ..data.candidates import load_candidates
 from ..verifiers import check_method
 from .run import Run
-from .shards import shard_file, spread
+from .shards import gather, shard_file
 from .verification import make_verifier
 
 
@@ -21,10 +21,10 @@ def score(run: Run, method: str, chunk: int = 32, shard: tuple[int, int] | None 
     cands = load_candidates(run.file("candidates", f"{split}.jsonl"), problems)
     out = run.out("scores", f"{method}.jsonl")
     required = ("problem_id", "scores")
-    if shard is None and run.config.workers > 1:
+    if shard is None:
         argv = ["score", str(run.path), method, "--split", split]
         keys = [p.id for p in problems]
-        written = spread(run, argv, out, keys, lambda row: row["problem_id"], required, description=f"scoring {method}")
+        written = gather(run, argv, out, keys, lambda row: row["problem_id"], required, description=f"scoring {method}")
         if written is not None:
             return written
     verifier = None

@@ -146,5 +146,25 @@ def spread(
     return written if all(k in done for k in keys) else None
 
 
+def gather(
+    run: Run,
+    argv: Sequence[str],
+    path: Path,
+    keys: Sequence[Hashable],
+    row_key: Callable[[Row], Hashable],
+    required: Iterable[str],
+    complete: Callable[[Row], bool] = lambda row: True,
+    *,
+    description: str,
+) -> int | None:
+    """A whole stage's start: merge the shares other machines wrote (`--shard W/N`) or an interrupted spread left,
+    then with `workers` > 1 spread what is left over that many processes. Returns the rows the workers wrote
+    where nothing is left to do, else None (the caller's own loop does the rest, or all of it)."""
+    merge_shards(path, keys, row_key, required, complete)
+    if run.config.workers > 1:
+        return spread(run, argv, path, keys, row_key, required, complete, description=description)
+    return None
+
+
 def _count(path: Path) -> int:
     return path.read_bytes().count(b"\n") if path.exists() else 0
