@@ -21,6 +21,7 @@ verl and OpenRLHF want different Transformers versions, so each runs in its own 
 import asyncio
 import json
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -57,13 +58,17 @@ def env_verifier(micro_run, monkeypatch):
     env_reward_model.cache_clear()
 
 
-def count_model_calls(monkeypatch, reward_model) -> list[int]:
-    """Items per model call of an in-process verifier (to see concurrent calls batched)."""
+def count_model_calls(monkeypatch, reward_model, latency_s: float = 0.05) -> list[int]:
+    """Items per model call of an in-process verifier (to see concurrent calls batched). Each call takes at least
+    `latency_s`, as a real verifier's forward pass does: the micro model answers in about a millisecond, so calls
+    that a framework makes a few milliseconds apart (each after its own decoding) would otherwise never overlap on
+    a busy machine, and whether they shared a call would depend on the machine's load, not on the batching."""
     calls: list[int] = []
     inner = reward_model.verifier.score
 
     def counted(pairs, *a, **kw):
         calls.append(len(pairs))
+        time.sleep(latency_s)
         return inner(pairs, *a, **kw)
 
     monkeypatch.setattr(reward_model.verifier, "score", counted)
