@@ -9,7 +9,6 @@ import math
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -17,14 +16,15 @@ from pathlib import Path
 
 import pytest
 
+from conftest import unused_port
+
 KINDS = ("orm", "dpo", "genrm", "genrm_cot")
 EPOCHS, BATCH, WORLD = 2, 4, 2
 
 
 def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    with unused_port() as sock:  # closed again here: the launcher's main process binds it
+        return sock.getsockname()[1]
 
 
 def _launch(run: Path, kind: str, processes: int = WORLD, env: dict | None = None) -> subprocess.Popen:

@@ -98,7 +98,7 @@ def worker_environments(n: int, tensor_parallel_size: int = 1) -> list[dict[str,
     return [{**base, "OMP_NUM_THREADS": threads} for _ in range(n)]
 
 
-def spread(
+def gather(
     run: Run,
     argv: Sequence[str],
     path: Path,
@@ -109,11 +109,15 @@ def spread(
     *,
     description: str,
 ) -> int | None:
-    """Run `genrm ARGV --shard w/N` in the run's `workers` processes here and merge their rows into `path`.
-    Returns the rows they wrote, or None where rows are still missing after they all succeeded (the caller's own
-    loop does the rest). A worker that fails fails the stage, with its log; what every worker finished is kept."""
+    """A whole stage's start: merge the shares other machines wrote (`--shard W/N`) or an interrupted spread left,
+    then with `workers` > 1 run `genrm ARGV --shard w/N` in that many processes here and merge their rows into
+    `path`. Returns the rows the workers wrote where nothing is left to do, else None (the caller's own loop does
+    the rest, or all of it). A worker that fails fails the stage, with its log; what every worker finished is
+    kept."""
     workers, required = run.config.workers, tuple(required)
-    merge_shards(path, keys, row_key, required, complete)  # what an interrupted earlier spread left
+    merge_shards(path, keys, row_key, required, complete)
+    if workers <= 1:
+        return None
     envs = worker_environments(workers, run.config.tensor_parallel_size)
     logs = run.file("logs")
     logs.mkdir(parents=True, exist_ok=True)
@@ -144,26 +148,6 @@ def spread(
     console.print(f"{description}: {workers} workers wrote {written} rows into {path}")
     done = {row_key(r) for r in iter_jsonl(path, required, tolerate_torn_tail=True) if complete(r)}
     return written if all(k in done for k in keys) else None
-
-
-def gather(
-    run: Run,
-    argv: Sequence[str],
-    path: Path,
-    keys: Sequence[Hashable],
-    row_key: Callable[[Row], Hashable],
-    required: Iterable[str],
-    complete: Callable[[Row], bool] = lambda row: True,
-    *,
-    description: str,
-) -> int | None:
-    """A whole stage's start: merge the shares other machines wrote (`--shard W/N`) or an interrupted spread left,
-    then with `workers` > 1 spread what is left over that many processes. Returns the rows the workers wrote
-    where nothing is left to do, else None (the caller's own loop does the rest, or all of it)."""
-    merge_shards(path, keys, row_key, required, complete)
-    if run.config.workers > 1:
-        return spread(run, argv, path, keys, row_key, required, complete, description=description)
-    return None
 
 
 def _count(path: Path) -> int:
